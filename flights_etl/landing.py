@@ -1,0 +1,54 @@
+"""Simulate the upstream drop: write the daily landing files for a date range from the packaged data."""
+import os
+import tempfile
+from datetime import date, timedelta
+from typing import Dict, Iterator
+
+import pandas as pd
+
+from flights_etl.landing_paths import DATASETS, landing_file
+from flights_etl.source_data import read_source_table
+
+
+def days_between(start: date, end: date) -> Iterator[date]:
+    """Every day from ``start`` to ``end``, both included."""
+    for offset in range((end - start).days + 1):
+        yield start + timedelta(days=offset)
+
+
+def land_days(landing_dir: str, start: date, end: date) -> Dict[str, int]:
+    """Write ``<dataset>/YYYY-MM-DD.csv`` for every day in [start, end]; return files written per dataset.
+
+    A day with no source rows (the packaged weather has none for 2013-12-31) gets no
+    file, exactly like a real upstream gap. Each file is written to a temporary name
+    and renamed, so a reader never sees half a file.
+    """
+    if end < start:
+        raise ValueError(f"--end {end} is before --start {start}")
+    written = {}
+    for dataset in DATASETS:
+        table = read_source_table(dataset)
+        day_of_row = pd.to_datetime(
+            table[["year", "month", "day"]].astype(int), errors="raise"
+        ).dt.date
+        in_range = table[(day_of_row >= start) & (day_of_row <= end)]
+        groups = in_range.groupby(day_of_row[in_range.index], sort=True)
+        os.makedirs(os.path.join(landing_dir, dataset), exist_ok=True)
+        count = 0
+        for day, rows in groups:
+            _write_atomically(landing_file(landing_dir, dataset, day), rows)
+            count += 1
+        written[dataset] = count
+    return written
+
+
+def _write_atomically(path: str, rows: pd.DataFrame) -> None:
+    directory = os.path.dirname(path)
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", newline="") as out:
+            rows.to_csv(out, index=False)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

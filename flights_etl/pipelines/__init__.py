@@ -1,0 +1,1 @@
+"""Pipeline definitions: wiring only, one pipeline per module."""

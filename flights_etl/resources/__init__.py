@@ -1,0 +1,1 @@
+"""Resources per environment; ``modes.py`` merges them into the pipelines' modes."""

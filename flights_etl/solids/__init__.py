@@ -1,0 +1,1 @@
+"""Thin solids: each takes its config, calls pure helpers, and reports to Dagster."""

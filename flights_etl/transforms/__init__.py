@@ -1,0 +1,1 @@
+"""Pure pandas transformations: frames in, frames out, no I/O and no Dagster."""

