@@ -1,0 +1,66 @@
+"""Helpers for tests that execute the pipelines with partition config."""
+import duckdb
+import pandas as pd
+from dagster import execute_pipeline
+
+from flights_etl.partitions import flights_daily_partition_set, flights_monthly_partition_set
+from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
+
+
+def run_daily(day: str, resources_config, instance):
+    partition = flights_daily_partition_set.get_partition(day)
+    run_config = {**flights_daily_partition_set.run_config_for_partition(partition), "resources": resources_config}
+    return execute_pipeline(
+        flights_daily_pipeline,
+        run_config=run_config,
+        mode="test",
+        instance=instance,
+        tags=flights_daily_partition_set.tags_for_partition(partition),
+        raise_on_error=False,
+    )
+
+
+def run_monthly(month: str, resources_config, instance):
+    partition = flights_monthly_partition_set.get_partition(month)
+    run_config = {**flights_monthly_partition_set.run_config_for_partition(partition), "resources": resources_config}
+    return execute_pipeline(
+        flights_monthly_pipeline,
+        run_config=run_config,
+        mode="test",
+        instance=instance,
+        tags=flights_monthly_partition_set.tags_for_partition(partition),
+        raise_on_error=False,
+    )
+
+
+def read_table(warehouse_path: str, sql: str, params=None) -> pd.DataFrame:
+    with duckdb.connect(warehouse_path, read_only=True) as connection:
+        return connection.execute(sql, params or []).df()
+
+
+def snapshot(warehouse_path: str) -> dict:
+    """Every table of the warehouse, sorted, for exact before/after comparisons."""
+    with duckdb.connect(warehouse_path, read_only=True) as connection:
+        tables = [row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return {
+            table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").df() for table in sorted(tables)
+        }
+
+
+def assert_same_snapshot(before: dict, after: dict) -> None:
+    assert before.keys() == after.keys()
+    for table in before:
+        pd.testing.assert_frame_equal(before[table], after[table], check_exact=True, obj=table)
+
+
+def failure_message(result) -> str:
+    """The error message of the first failed step of a pipeline result, with the messages of its causes."""
+    for event in result.event_list:
+        if event.event_type_value == "STEP_FAILURE":
+            error, messages = event.event_specific_data.error, []
+            while error is not None:
+                messages.append(error.message)
+                error = error.cause
+            return "\n".join(messages)
+    raise AssertionError("the run has no failed step")

@@ -1,0 +1,169 @@
+"""Every bad input fails its partition's run with a message naming the file (line, column), and loses nothing."""
+import os
+import shutil
+from datetime import date
+
+import pytest
+
+from tests.helpers import assert_same_snapshot, failure_message, read_table, run_daily, snapshot
+from tests.raw_data import flights_on
+
+DAY = "2013-01-10"
+
+
+def _rewrite_line(path, line_number, transform):
+    with open(path) as handle:
+        lines = handle.readlines()
+    lines[line_number - 1] = transform(lines[line_number - 1])
+    with open(path, "w") as handle:
+        handle.writelines(lines)
+
+
+def _set_field(path, line_number, column_index, value):
+    def change(line):
+        fields = line.rstrip("\n").split(",")
+        fields[column_index] = value
+        return ",".join(fields) + "\n"
+
+    _rewrite_line(path, line_number, change)
+
+
+def _break_missing_file(path):
+    os.remove(path)
+
+
+def _break_empty_file(path):
+    open(path, "w").close()
+
+
+def _break_missing_column(path):
+    # drop the dep_delay column (index 5) from every line
+    with open(path) as handle:
+        lines = [line.rstrip("\n").split(",") for line in handle]
+    with open(path, "w") as handle:
+        handle.writelines(",".join(fields[:5] + fields[6:]) + "\n" for fields in lines)
+
+
+def _break_extra_column(path):
+    with open(path) as handle:
+        lines = handle.readlines()
+    with open(path, "w") as handle:
+        handle.write(lines[0].rstrip("\n") + ",gate\n")
+        handle.writelines(line.rstrip("\n") + ",A1\n" for line in lines[1:])
+
+
+def _break_renamed_column(path):
+    _rewrite_line(path, 1, lambda header: header.replace("dep_delay", "departure_delay"))
+
+
+def _break_non_numeric(path):
+    _set_field(path, 7, 5, "late")  # dep_delay on line 7
+
+
+def _break_wrong_date(path):
+    _set_field(path, 12, 2, "11")  # day column on line 12
+
+
+BAD_INPUTS = {
+    "missing file": (_break_missing_file, ["flights/2013-01-10.csv", "not found"]),
+    "empty file": (_break_empty_file, ["flights/2013-01-10.csv", "is empty"]),
+    "missing column": (_break_missing_column, ["line 1", "missing columns ['dep_delay']"]),
+    "extra column": (_break_extra_column, ["line 1", "unexpected columns ['gate']"]),
+    "renamed column": (
+        _break_renamed_column,
+        ["line 1", "missing columns ['dep_delay']", "unexpected columns ['departure_delay']"],
+    ),
+    "non-numeric value": (_break_non_numeric, ["line 7", "column 'dep_delay'", "'late' is not a number"]),
+    "row of another date": (
+        _break_wrong_date,
+        ["line 12", "row date 2013-01-11", "not the partition date 2013-01-10"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_flights_file_fails_clearly_keeps_rows_and_loads_once_fixed(
+    case, landing_dir, landed_master, resources_config, instance, warehouse_path
+):
+    break_file, expected_phrases = BAD_INPUTS[case]
+    assert run_daily(DAY, resources_config, instance).success
+    assert run_daily("2013-01-09", resources_config, instance).success
+    before = snapshot(warehouse_path)
+
+    path = os.path.join(landing_dir, "flights", f"{DAY}.csv")
+    break_file(path)
+    result = run_daily(DAY, resources_config, instance)
+
+    assert not result.success
+    message = failure_message(result)
+    assert path in message
+    for phrase in expected_phrases:
+        assert phrase in message, message
+    failed_steps = [e.step_key for e in result.event_list if e.event_type_value == "STEP_FAILURE"]
+    assert failed_steps == ["read_flights"]
+    assert_same_snapshot(before, snapshot(warehouse_path))
+
+    shutil.copy(os.path.join(landed_master, "flights", f"{DAY}.csv"), path)
+    assert run_daily(DAY, resources_config, instance).success
+    assert_same_snapshot(before, snapshot(warehouse_path))
+
+
+def test_bad_weather_file_fails_naming_line_and_column(landing_dir, resources_config, instance, warehouse_path):
+    path = os.path.join(landing_dir, "weather", f"{DAY}.csv")
+    _set_field(path, 4, 11, "heavy")  # precip
+    result = run_daily(DAY, resources_config, instance)
+    assert not result.success
+    message = failure_message(result)
+    assert path in message and "line 4" in message and "column 'precip'" in message
+
+
+def test_a_date_that_is_not_a_date_is_a_config_error(resources_config, instance):
+    from dagster import execute_pipeline
+
+    from flights_etl.partitions import DAILY_DATE_SOLIDS
+    from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+
+    run_config = {
+        "solids": {solid: {"config": {"date": "2013-02-30"}} for solid in DAILY_DATE_SOLIDS},
+        "resources": resources_config,
+    }
+    result = execute_pipeline(
+        flights_daily_pipeline, run_config=run_config, mode="test", instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    message = failure_message(result)
+    assert "Invalid run config at solids.read_flights.config.date" in message
+    assert "'2013-02-30' is not a real date in YYYY-MM-DD form" in message
+
+
+def test_a_landing_directory_that_does_not_exist(resources_config, instance, tmp_path, warehouse_path):
+    assert run_daily(DAY, resources_config, instance).success
+    before = snapshot(warehouse_path)
+    gone = str(tmp_path / "no-such-landing")
+    config = {**resources_config, "landing": {"config": {"dir": gone}}}
+    result = run_daily(DAY, config, instance)
+    assert not result.success
+    message = failure_message(result)
+    assert f"the landing directory {gone} does not exist" in message
+    assert_same_snapshot(before, snapshot(warehouse_path))
+
+
+def test_failed_load_inside_the_transaction_keeps_the_previous_rows(resources_config, instance, warehouse_path):
+    """A failure after the deletes (the weather insert breaks a NOT NULL column) rolls everything back."""
+    import duckdb
+
+    assert run_daily(DAY, resources_config, instance).success
+    with duckdb.connect(warehouse_path) as connection:
+        connection.execute("ALTER TABLE weather ADD COLUMN must_be_set VARCHAR DEFAULT 'x'")
+        connection.execute("ALTER TABLE weather ALTER COLUMN must_be_set SET NOT NULL")
+        connection.execute("ALTER TABLE weather ALTER COLUMN must_be_set DROP DEFAULT")
+    before = snapshot(warehouse_path)
+
+    result = run_daily(DAY, resources_config, instance)
+
+    assert not result.success
+    failed_steps = [e.step_key for e in result.event_list if e.event_type_value == "STEP_FAILURE"]
+    assert failed_steps == ["load_partition"]
+    assert "must_be_set" in failure_message(result)
+    assert_same_snapshot(before, snapshot(warehouse_path))
+    assert read_table(warehouse_path, "SELECT count(*) AS n FROM flights").n[0] == len(flights_on(date(2013, 1, 10)))
