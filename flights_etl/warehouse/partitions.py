@@ -30,20 +30,20 @@ def replace_partitions(
     its previous rows: re-running a partition never duplicates, and a failed run
     never leaves it half-written.
     """
-    inserted = {}
-    with transaction(connection):
-        ensure_tables(connection)
-        for table, frame in frames.items():
-            key = PARTITION_KEYS[table]
-            columns = column_names(table)
-            connection.execute(f"DELETE FROM {table} WHERE {key} = ?", [partition])
-            staged = frame.assign(**{key: pd.Timestamp(partition)})[list(columns)]
-            connection.register("incoming_rows", staged)
-            try:
-                connection.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM incoming_rows"
-                )
-            finally:
-                connection.unregister("incoming_rows")
-            inserted[table] = len(frame)
-    return inserted
+    staged = {}
+    for table, frame in frames.items():
+        key = PARTITION_KEYS[table]
+        staged[table] = frame.assign(**{key: pd.Timestamp(partition)})[list(column_names(table))]
+        # Registered outside the transaction: an aborted transaction refuses to unregister.
+        connection.register(f"incoming_{table}", staged[table])
+    try:
+        with transaction(connection):
+            ensure_tables(connection)
+            for table in staged:
+                columns = ", ".join(column_names(table))
+                connection.execute(f"DELETE FROM {table} WHERE {PARTITION_KEYS[table]} = ?", [partition])
+                connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_{table}")
+    finally:
+        for table in staged:
+            connection.unregister(f"incoming_{table}")
+    return {table: len(frame) for table, frame in frames.items()}
