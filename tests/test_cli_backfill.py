@@ -1,0 +1,63 @@
+"""`dagster pipeline backfill` as a user runs it: real subprocesses against a temp DAGSTER_HOME."""
+import os
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from dagster import DagsterInstance, PipelineRunStatus
+from dagster._core.storage.pipeline_run import RunsFilter  # not exported at top level in 0.15.10
+
+from tests.helpers import assert_same_snapshot, read_table, snapshot
+from tests.raw_data import flights_on
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+DAYS = ["2013-01-20", "2013-01-21", "2013-01-22"]
+
+
+def _backfill(env):
+    return subprocess.run(
+        [
+            os.path.join(BIN, "dagster"), "pipeline", "backfill", "-w", "workspace.yaml",
+            "-p", "flights_daily_pipeline", "--partition-set", "flights_daily_partition_set",
+            "--from", DAYS[0], "--to", DAYS[-1], "--noprompt",
+        ],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.fixture
+def cli_env(tmp_path, landing_dir, warehouse_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "FLIGHTS_LANDING_DIR": landing_dir,
+        "FLIGHTS_WAREHOUSE": warehouse_path,
+    }
+
+
+def test_cli_backfill_tags_runs_loads_and_is_idempotent(cli_env, warehouse_path):
+    first = _backfill(cli_env)
+    assert first.returncode == 0, first.stderr[-3000:]
+
+    with DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
+        runs = instance.get_runs(filters=RunsFilter(pipeline_name="flights_daily_pipeline"))
+        assert sorted(run.tags["dagster/partition"] for run in runs) == DAYS
+        assert {run.tags["dagster/partition_set"] for run in runs} == {"flights_daily_partition_set"}
+        assert {run.status for run in runs} == {PipelineRunStatus.SUCCESS}
+        assert len({run.tags["dagster/backfill"] for run in runs}) == 1
+
+    counts = read_table(
+        warehouse_path, "SELECT strftime(partition_date, '%Y-%m-%d') AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1"
+    )
+    assert counts.day.tolist() == DAYS
+    assert counts.n.tolist() == [len(flights_on(date.fromisoformat(day))) for day in DAYS]
+
+    before = snapshot(warehouse_path)
+    second = _backfill(cli_env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert_same_snapshot(before, snapshot(warehouse_path))

@@ -1,0 +1,36 @@
+"""`flights-etl land` writes the input contract's files, reproducing the packaged rows exactly."""
+import os
+import subprocess
+import sys
+
+import pandas as pd
+
+from tests.raw_data import DATA_DIR
+
+BIN = os.path.dirname(sys.executable)
+
+
+def test_land_writes_one_file_per_day_with_the_source_rows(tmp_path):
+    result = subprocess.run(
+        [os.path.join(BIN, "flights-etl"), "land", "--start", "2013-12-30", "--end", "2013-12-31",
+         "--landing-dir", str(tmp_path)],
+        capture_output=True, text=True, check=True,
+    )
+    assert "Landed 2 flights files and 1 weather files" in result.stdout
+    assert sorted(os.listdir(tmp_path / "flights")) == ["2013-12-30.csv", "2013-12-31.csv"]
+    assert sorted(os.listdir(tmp_path / "weather")) == ["2013-12-30.csv"]  # no weather exists for 12-31
+
+    landed = pd.read_csv(tmp_path / "weather" / "2013-12-30.csv", dtype=str, keep_default_na=False)
+    source = pd.read_csv(os.path.join(DATA_DIR, "weather.csv"), dtype=str, keep_default_na=False)
+    expected = source[(source.month == "12") & (source.day == "30")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(landed, expected)
+
+
+def test_land_rejects_a_reversed_range(tmp_path):
+    result = subprocess.run(
+        [os.path.join(BIN, "flights-etl"), "land", "--start", "2013-02-01", "--end", "2013-01-01",
+         "--landing-dir", str(tmp_path)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode != 0
+    assert "--end 2013-01-01 is before --start 2013-02-01" in result.stderr

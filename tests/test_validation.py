@@ -1,0 +1,77 @@
+"""read_landing_file: the contract checks, each naming file, line and column."""
+from datetime import date
+
+import pytest
+
+from flights_etl.schema import WEATHER_COLUMNS
+from flights_etl.validation import LandingFileError, read_landing_file
+
+HEADER = ",".join(column.name for column in WEATHER_COLUMNS)
+ROW = "JFK,2013,5,6,{hour},60.1,50,70,200,10.3,NA,{precip},1015,10,2013-05-06T{utc:02d}:00:00Z"
+DAY = date(2013, 5, 6)
+
+
+def _write(tmp_path, *lines):
+    path = tmp_path / "weather.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_valid_file_is_typed(tmp_path):
+    path = _write(tmp_path, HEADER, ROW.format(hour=1, precip="0.01", utc=5), ROW.format(hour=2, precip="NA", utc=6))
+    frame = read_landing_file(path, WEATHER_COLUMNS, DAY)
+    assert frame["hour"].tolist() == [1, 2]
+    assert frame["precip"].iloc[0] == pytest.approx(0.01) and pd_isna(frame["precip"].iloc[1])
+    assert str(frame["time_hour"].iloc[0]) == "2013-05-06 05:00:00"
+
+
+def pd_isna(value):
+    import pandas as pd
+
+    return pd.isna(value)
+
+
+@pytest.mark.parametrize(
+    "row, line, column, phrase",
+    [
+        (ROW.format(hour="x", precip=0, utc=5), 3, "hour", "'x' is not a number"),
+        (ROW.format(hour="1.5", precip=0, utc=5), 3, "hour", "'1.5' is not a whole number"),
+        (ROW.format(hour=1, precip=0, utc=5).replace("JFK", ""), 3, "origin", "missing a value in a required column"),
+        (ROW.format(hour=1, precip=0, utc=5).replace("T05:00:00Z", " 5am"), 3, "time_hour", "is not a timestamp"),
+        (ROW.format(hour=1, precip=0, utc=5).replace(",5,6,", ",5,7,"), 3, "year/month/day", "row date 2013-05-07"),
+    ],
+)
+def test_bad_values_name_line_and_column(tmp_path, row, line, column, phrase):
+    path = _write(tmp_path, HEADER, ROW.format(hour=0, precip=0, utc=4), row)
+    with pytest.raises(LandingFileError) as raised:
+        read_landing_file(path, WEATHER_COLUMNS, DAY)
+    assert raised.value.line == line and raised.value.column == column
+    assert str(raised.value).startswith(f"{path}, line {line}, column {column!r}: ")
+    assert phrase in str(raised.value)
+
+
+def test_a_row_with_too_many_fields(tmp_path):
+    path = _write(tmp_path, HEADER, ROW.format(hour=0, precip=0, utc=4) + ",extra")
+    with pytest.raises(LandingFileError, match=r"line 2: expected 15 fields as in the header, found 16"):
+        read_landing_file(path, WEATHER_COLUMNS, DAY)
+
+
+def test_columns_out_of_order(tmp_path):
+    swapped = HEADER.replace("temp,dewp", "dewp,temp")
+    path = _write(tmp_path, swapped, ROW.format(hour=0, precip=0, utc=4))
+    with pytest.raises(LandingFileError, match=r"column 6 is 'dewp', expected 'temp'"):
+        read_landing_file(path, WEATHER_COLUMNS, DAY)
+
+
+def test_header_only_is_an_error_unless_allowed(tmp_path):
+    path = _write(tmp_path, HEADER)
+    with pytest.raises(LandingFileError, match="has a header but no data rows"):
+        read_landing_file(path, WEATHER_COLUMNS, DAY)
+    assert read_landing_file(path, WEATHER_COLUMNS, DAY, allow_no_rows=True).empty
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "weather.csv"
+    path.write_bytes(HEADER.encode() + b"\n\xff\xfe\n")
+    with pytest.raises(LandingFileError, match="is not UTF-8 text"):
+        read_landing_file(str(path), WEATHER_COLUMNS, DAY)
