@@ -4,7 +4,7 @@ from typing import List
 from flights_etl.warehouse import ensure_tables
 
 
-def warehouse_summary(connection, top: int = 5) -> str:
+def warehouse_summary(connection, top: int = 5, min_flights: int = 100) -> str:
     ensure_tables(connection)
     lines: List[str] = []
     total, days, first, last = connection.execute(
@@ -22,9 +22,11 @@ def warehouse_summary(connection, top: int = 5) -> str:
         """SELECT carrier, sum(flights) AS flights,
                   sum(dep_delay_mean * flights) / sum(flights) AS mean_dep_delay
            FROM daily_delays WHERE dep_delay_mean IS NOT NULL
-           GROUP BY carrier ORDER BY mean_dep_delay DESC LIMIT ?""",
-        [top],
+           GROUP BY carrier HAVING sum(flights) >= ? ORDER BY mean_dep_delay DESC LIMIT ?""",
+        [min_flights, top],
     ).fetchall()
-    lines.append(f"most delayed carriers (flight-weighted mean departure delay, top {top}):")
+    lines.append(
+        f"most delayed carriers (mean departure delay, top {top} of those with >= {min_flights} flights):"
+    )
     lines.extend(f"  {carrier}: {delay:6.1f} min over {flights} flights" for carrier, flights, delay in worst)
     return "\n".join(lines)
