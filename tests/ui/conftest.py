@@ -1,0 +1,67 @@
+"""Browser-test fixtures: a private Dagit (and daemon) per test on a free loopback port, a headless page.
+
+Each test gets a temp DAGSTER_HOME (telemetry off), warehouse and landing copy; Dagit and the
+daemon are stopped with their process groups at teardown; a screenshot of the page's last
+state is saved to test-artifacts/<test name>.png.
+"""
+import os
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from flights_etl.dagit_stack import DagitStack
+from tests.ui.browser import launch_browser, record
+from tests.ui.dagit import PROJECT_ROOT, free_port
+
+ARTIFACTS = os.path.join(PROJECT_ROOT, "test-artifacts")
+
+
+@pytest.fixture
+def dagit_env(tmp_path, landing_dir, warehouse_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "FLIGHTS_LANDING_DIR": landing_dir,
+        "FLIGHTS_WAREHOUSE": warehouse_path,
+    }
+
+
+@pytest.fixture
+def start_dagit(dagit_env, tmp_path):
+    """start_dagit(daemon=False) -> a running DagitStack for this test's instance; stopped at teardown."""
+    stacks = []
+
+    def start(daemon: bool = False) -> DagitStack:
+        stack = DagitStack("workspace.yaml", port=free_port(), daemon=daemon, env=dagit_env,
+                           cwd=PROJECT_ROOT, log_dir=str(tmp_path))
+        stacks.append(stack)
+        return stack.start()
+
+    yield start
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = launch_browser(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    tab.log = record(tab)
+    yield tab
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    try:
+        tab.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}.png"))
+    finally:
+        context.close()
