@@ -1,4 +1,8 @@
-"""``flights-etl``: the project's own command line (land files, summarize the warehouse)."""
+"""``flights-etl``: the project's own command line (land files, backfill, status, summary)."""
+import json
+import os
+import sys
+import time
 from datetime import date
 
 import click
@@ -54,6 +58,150 @@ def summary(warehouse, top):
 
     with connect(warehouse or default_warehouse_path()) as connection:
         click.echo(warehouse_summary(connection, top=top))
+
+
+PARTITION_SET_HELP = "flights_daily_partition_set or flights_monthly_partition_set."
+
+
+def _partition_set(name):
+    from flights_etl.repository import flights_etl as repository
+
+    by_name = {partition_set.name: partition_set for partition_set in repository.partition_set_defs}
+    if name not in by_name:
+        raise click.BadParameter(f"no partition set {name!r}; known: {', '.join(sorted(by_name))}", param_hint="--partition-set")
+    return repository, by_name[name]
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance (make sets .dagster_home).")
+    return DagsterInstance.get()
+
+
+@main.command()
+@click.option("--partition-set", "partition_set_name", required=True, help=PARTITION_SET_HELP)
+@click.option("--from", "start", help="First partition (included).")
+@click.option("--to", "end", help="Last partition (included).")
+@click.option("--partitions", help="Comma-separated partition names.")
+@click.option("--all", "everything", is_flag=True, help="Every partition of the set.")
+@click.option(
+    "--only",
+    default="all",
+    show_default=True,
+    help="all, missing (no run yet), failed (latest run failed or canceled), or missing,failed.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Partitions run at once (worker processes). Default: the number of cores.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the partitions that would run, and exit.")
+@click.option("--workspace", default="workspace.yaml", show_default=True, help="Workspace the runs are recorded under.")
+def backfill(partition_set_name, start, end, partitions, everything, only, max_concurrent, dry_run, workspace):
+    """Run partitions in-process, each as its own run of the Dagster instance.
+
+    Runs carry the same tags as `dagster pipeline backfill` (dagster/partition,
+    dagster/partition_set, one dagster/backfill id), so Dagit's Partitions tab shows
+    them alike. Exits 1 when any partition failed, 130 when interrupted.
+    """
+    from flights_etl.backfill import dagster_internals as internals
+    from flights_etl.backfill.progress import Progress, summary_table
+    from flights_etl.backfill.runner import Backfill, default_concurrency, run_backfill
+    from flights_etl.backfill.selection import (
+        SelectionError,
+        latest_status_by_partition,
+        narrow,
+        parse_only,
+        requested_partitions,
+    )
+
+    ways = sum([bool(start or end), partitions is not None, everything])
+    if ways != 1 or (bool(start) != bool(end)):
+        raise click.UsageError("Give exactly one of: --from A --to B, --partitions a,b,c, or --all.")
+    repository, partition_set = _partition_set(partition_set_name)
+    instance = _instance()
+    try:
+        requested = requested_partitions(
+            partition_set.get_partition_names(),
+            start=start,
+            end=end,
+            names=partitions.split(",") if partitions is not None else None,
+            everything=everything,
+        )
+        chosen = narrow(requested, latest_status_by_partition(instance, partition_set), parse_only(only))
+    except SelectionError as error:
+        raise click.UsageError(str(error)) from None
+
+    concurrency = max_concurrent or default_concurrency()
+    click.echo(
+        f"{partition_set_name}: {len(chosen)} of {len(requested)} requested partitions selected "
+        f"(--only {only}), {concurrency} at a time"
+    )
+    if dry_run:
+        for name in chosen:
+            click.echo(name)
+        return
+    if not chosen:
+        click.echo("Nothing to run.")
+        return
+
+    job = Backfill(
+        partition_set=partition_set,
+        pipeline=repository.get_pipeline(partition_set.pipeline_name),
+        partitions=chosen,
+        backfill_id=internals.make_new_backfill_id(),
+        workspace_yaml=workspace,
+        repository_name=repository.name,
+    )
+    click.echo(f"backfill id {job.backfill_id}")
+    progress = Progress(total=len(chosen))
+    started = time.monotonic()
+    outcomes, interrupted = [], False
+    try:
+        outcomes = run_backfill(job, concurrency, lambda outcome: (outcomes.append(outcome), progress.update(outcome)), instance)
+    except KeyboardInterrupt:
+        interrupted = True
+    progress.finish()
+    click.echo(summary_table(outcomes, time.monotonic() - started, interrupted=interrupted))
+    if interrupted:
+        sys.exit(130)
+    if any(outcome.status != "SUCCESS" for outcome in outcomes):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--partition-set", "partition_set_name", default="flights_daily_partition_set", show_default=True,
+              help=PARTITION_SET_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document for scripts.")
+@click.option("--list/--no-list", "show_list", default=True, show_default=True, help="List every partition.")
+def status(partition_set_name, as_json, show_list):
+    """Latest run of every partition: status, run id, end time, rows loaded; missing ones; a calendar."""
+    from tabulate import tabulate
+
+    from flights_etl.backfill.status import MISSING, as_json_document, calendar_view, counts, partition_statuses
+
+    _repository, partition_set = _partition_set(partition_set_name)
+    statuses = partition_statuses(_instance(), partition_set)
+    if as_json:
+        click.echo(json.dumps(as_json_document(partition_set_name, statuses), indent=2))
+        return
+    if show_list:
+        rows = [
+            (s.partition, s.status, (s.run_id or "")[:8], s.end_time or "", "" if s.rows is None else s.rows)
+            for s in statuses
+        ]
+        click.echo(tabulate(rows, headers=["partition", "latest run", "run id", "ended (UTC)", "rows"]))
+        click.echo("")
+    click.echo(calendar_view(statuses))
+    click.echo("")
+    click.echo("  ".join(f"{name}: {count}" for name, count in counts(statuses).items()))
+    missing = [s.partition for s in statuses if s.status == MISSING]
+    if missing:
+        shown = ", ".join(missing[:12]) + (f" ... ({len(missing)} in all)" if len(missing) > 12 else "")
+        click.echo(f"missing: {shown}")
 
 
 if __name__ == "__main__":

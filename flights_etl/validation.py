@@ -9,6 +9,7 @@ import os
 from datetime import date
 from typing import List, Optional, Sequence, Tuple
 
+import numpy as np
 import pandas as pd
 
 from flights_etl.schema import MISSING_VALUES, Column
@@ -52,9 +53,9 @@ def read_landing_file(
             raise LandingFileError(
                 path, f"expected {len(expected)} fields as in the header, found {len(row)}", line=line
             )
-    raw = pd.DataFrame(rows, columns=expected, dtype=object)
+    by_column = list(zip(*rows)) if rows else [() for _ in columns]
     typed = pd.DataFrame(
-        {column.name: _parse_column(path, raw[column.name], column, line_numbers) for column in columns}
+        {column.name: _parse_column(path, values, column, line_numbers) for column, values in zip(columns, by_column)}
     )
     _check_partition_date(path, typed, partition_date, line_numbers)
     return typed
@@ -63,7 +64,7 @@ def read_landing_file(
 def empty_frame(columns: Sequence[Column]) -> pd.DataFrame:
     """A frame with the typed columns and no rows: what a missing weather day loads as."""
     return pd.DataFrame(
-        {column.name: _parse_column("", pd.Series([], dtype=object), column, []) for column in columns}
+        {column.name: _parse_column("", (), column, []) for column in columns}
     )
 
 
@@ -112,9 +113,10 @@ def _check_header(path: str, header: List[str], expected: List[str]) -> None:
     raise LandingFileError(path, "header does not match the input contract: " + "; ".join(problems), line=1)
 
 
-def _parse_column(path: str, values: pd.Series, column: Column, line_numbers: Sequence[int]) -> pd.Series:
-    text = values.astype(object).map(lambda value: value.strip() if isinstance(value, str) else value)
-    missing = text.isin(MISSING_VALUES) | text.isna()
+def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: Sequence[int]) -> pd.Series:
+    stripped = [value.strip() for value in raw]
+    missing = pd.Series(np.fromiter((value in MISSING_VALUES for value in stripped), dtype=bool, count=len(stripped)))
+    text = pd.Series(stripped, dtype=object)
     if not column.nullable and missing.any():
         _raise_at(path, column, line_numbers, missing, "is missing a value in a required column", text)
     present = text.where(~missing)

@@ -1,0 +1,83 @@
+"""Progress of a backfill: a live bar on a terminal, one plain line per partition elsewhere."""
+import sys
+import time
+from typing import IO, List, Optional
+
+from tabulate import tabulate
+
+from flights_etl.backfill.runner import PartitionOutcome
+
+BAR_WIDTH = 30
+
+
+class Progress:
+    """Counts finished partitions and shows done / failed / remaining, the rate and the ETA."""
+
+    def __init__(self, total: int, stream: IO = sys.stderr, is_tty: Optional[bool] = None):
+        self.total = total
+        self.stream = stream
+        self.is_tty = stream.isatty() if is_tty is None else is_tty
+        self.started = time.monotonic()
+        self.succeeded = 0
+        self.failed = 0
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed
+
+    def update(self, outcome: PartitionOutcome) -> None:
+        if outcome.status == "SUCCESS":
+            self.succeeded += 1
+        else:
+            self.failed += 1
+        if self.is_tty:
+            self.stream.write("\r" + self._bar_line())
+        else:
+            self.stream.write(
+                f"[{self.done:>{len(str(self.total))}}/{self.total}] {outcome.partition} {outcome.status} "
+                f"{outcome.seconds:.2f}s run {outcome.run_id[:8]}  ({self._counts()})\n"
+            )
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.is_tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _bar_line(self) -> str:
+        filled = int(BAR_WIDTH * self.done / max(self.total, 1))
+        return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {self.done}/{self.total}  {self._counts()}  "
+
+    def _counts(self) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        remaining = self.total - self.done
+        eta = f"{remaining / rate:.0f}s" if rate > 0 else "?"
+        return f"ok {self.succeeded}, failed {self.failed}, left {remaining}, {rate:.1f}/s, ETA {eta}"
+
+
+def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, interrupted: bool = False) -> str:
+    """Counts per status, the failed partitions with their first error, and the timing."""
+    counts = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    lines = [tabulate(sorted(counts.items()), headers=["status", "partitions"], tablefmt="simple")]
+    failed = sorted((o for o in outcomes if o.status != "SUCCESS"), key=lambda o: o.partition)
+    if failed:
+        rows = [(o.partition, o.status, o.run_id[:8], _first_line(o.error)) for o in failed]
+        lines.append("")
+        lines.append(tabulate(rows, headers=["partition", "status", "run", "error"], tablefmt="simple"))
+    per_partition = wall_seconds / len(outcomes) if outcomes else 0.0
+    lines.append("")
+    lines.append(
+        f"{len(outcomes)} partitions in {wall_seconds:.1f}s ({per_partition:.2f}s per partition)"
+        + ("; interrupted by Ctrl-C" if interrupted else "")
+    )
+    return "\n".join(lines)
+
+
+def _first_line(text: Optional[str], limit: int = 160) -> str:
+    if not text:
+        return ""
+    line = text.strip().splitlines()[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -1,0 +1,92 @@
+"""``flights-etl status``: the latest run of every partition, what is missing, and a calendar."""
+import calendar
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Dict, List, Optional
+
+from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, PartitionSetDefinition
+
+from flights_etl.backfill.selection import latest_status_by_partition
+
+# The table whose per-partition row count the status shows, per partition set.
+ROWS_TABLE = {"flights_daily_partition_set": "flights", "flights_monthly_partition_set": "monthly_report"}
+MISSING = "MISSING"
+CALENDAR_MARKS = {"SUCCESS": "#", "FAILURE": "x", "CANCELED": "x", MISSING: "."}
+IN_PROGRESS_MARK = "~"
+
+
+@dataclass(frozen=True)
+class PartitionStatus:
+    partition: str
+    status: str
+    run_id: Optional[str]
+    end_time: Optional[str]
+    rows: Optional[int]
+
+
+def partition_statuses(instance: DagsterInstance, partition_set: PartitionSetDefinition) -> List[PartitionStatus]:
+    """One entry per partition of the set, in order; ``MISSING`` where no run exists."""
+    latest = latest_status_by_partition(instance, partition_set)
+    rows = _rows_by_run(instance, ROWS_TABLE.get(partition_set.name))
+    statuses = []
+    for name in partition_set.get_partition_names():
+        run = latest.get(name)
+        if run is None:
+            statuses.append(PartitionStatus(name, MISSING, None, None, None))
+            continue
+        end = datetime.fromtimestamp(run.end_time, timezone.utc).isoformat(timespec="seconds") if run.end_time else None
+        statuses.append(PartitionStatus(name, run.status.value, run.run_id, end, rows.get(run.run_id)))
+    return statuses
+
+
+def _rows_by_run(instance: DagsterInstance, table: Optional[str]) -> Dict[str, int]:
+    """Rows each run loaded, from the ``rows`` metadata of its ``warehouse/<table>`` materialization."""
+    if table is None:
+        return {}
+    records = instance.get_event_records(
+        EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey(["warehouse", table]))
+    )
+    rows = {}
+    for record in records:
+        materialization = record.event_log_entry.dagster_event.event_specific_data.materialization
+        for entry in materialization.metadata_entries:
+            if entry.label == "rows":
+                rows.setdefault(record.event_log_entry.run_id, int(entry.entry_data.value))
+    return rows
+
+
+def counts(statuses: List[PartitionStatus]) -> Dict[str, int]:
+    result: Dict[str, int] = {}
+    for status in statuses:
+        result[status.status] = result.get(status.status, 0) + 1
+    return dict(sorted(result.items()))
+
+
+def as_json_document(partition_set_name: str, statuses: List[PartitionStatus]) -> dict:
+    return {
+        "partition_set": partition_set_name,
+        "counts": counts(statuses),
+        "missing": [s.partition for s in statuses if s.status == MISSING],
+        "partitions": [asdict(s) for s in statuses],
+    }
+
+
+def calendar_view(statuses: List[PartitionStatus]) -> str:
+    """Daily partitions as one line per month (a column per day of the month); monthly ones as one
+    line per year. ``#`` success, ``x`` failed or canceled, ``~`` queued or running, ``.`` missing."""
+    marks = {s.partition: CALENDAR_MARKS.get(s.status, IN_PROGRESS_MARK) for s in statuses}
+    legend = "legend: # success  x failed/canceled  ~ queued/running  . missing"
+    if all(len(name) == 7 for name in marks):  # YYYY-MM
+        years = sorted({name[:4] for name in marks})
+        lines = ["     " + "".join(f"{month % 10}" for month in range(1, 13)) + "  (months)"]
+        for year in years:
+            lines.append(f"{year} " + "".join(marks.get(f"{year}-{m:02d}", " ") for m in range(1, 13)))
+        return "\n".join(lines + [legend])
+    months = sorted({name[:7] for name in marks})
+    header = "        " + "".join(str(day % 10) for day in range(1, 32)) + "  (days)"
+    lines = [header]
+    for month in months:
+        year, number = int(month[:4]), int(month[5:])
+        days = calendar.monthrange(year, number)[1]
+        lines.append(f"{month} " + "".join(marks.get(f"{month}-{day:02d}", " ") for day in range(1, days + 1)))
+    return "\n".join(lines + [legend])
