@@ -130,3 +130,11 @@ def matrix_columns(page) -> Dict[str, List[str]]:
             Array.from(square.classList).filter(c => c !== 'square' && !c.startsWith('sc-')).join(' '))]; })""")
     return dict(columns)
 
+
+
+def matrix_row_labels(page, labels: List[str]) -> List[str]:
+    """Which of ``labels`` label the matrix's rows, top to bottom."""
+    found = page.evaluate("""labels => Array.from(document.querySelectorAll('div, span'))
+        .filter(e => e.children.length === 0 && labels.includes(e.textContent.trim()))
+        .map(e => [e.getBoundingClientRect().top, e.textContent.trim()])""", labels)
+    return [label for _top, label in sorted(found)]
