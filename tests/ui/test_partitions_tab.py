@@ -1,7 +1,7 @@
 """The Partitions tab after a CLI backfill with one bad day: the run matrix and the counts are right."""
-import os
 from datetime import date, timedelta
 
+from tests.ui.bad_files import break_flights_file
 from tests.ui.dagit import (
     cli_backfill, focus_matrix, matrix_columns, matrix_row_labels, partition_counts, partitions_url, show_per_step_status,
     wait_matrix_loaded,
@@ -9,18 +9,6 @@ from tests.ui.dagit import (
 
 FIRST, BAD, LAST = date(2013, 1, 8), date(2013, 1, 10), date(2013, 1, 12)
 STEPS = ["read_flights", "read_weather", "load_partition", "build_daily_delays", "notify_complete"]
-
-
-def break_flights_file(landing_dir: str, day: date) -> None:
-    """Put a non-numeric dep_delay on line 7 of the day's flights file."""
-    path = os.path.join(landing_dir, "flights", f"{day.isoformat()}.csv")
-    with open(path) as handle:
-        lines = handle.readlines()
-    fields = lines[6].split(",")
-    fields[5] = "late"
-    lines[6] = ",".join(fields)
-    with open(path, "w") as handle:
-        handle.writelines(lines)
 
 
 def test_matrix_after_cli_backfill_with_a_bad_day(dagit_env, landing_dir, start_dagit, page):
