@@ -76,8 +76,6 @@ def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, interru
     return "\n".join(lines)
 
 
-def _first_line(text: Optional[str], limit: int = 160) -> str:
-    if not text:
-        return ""
-    line = text.strip().splitlines()[0]
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+def _first_line(text: Optional[str]) -> str:
+    """The error's first line, whole: it names the file, line and column to fix."""
+    return text.strip().splitlines()[0] if text else ""

@@ -83,7 +83,10 @@ def _first_error(result) -> str:
             error = event.event_specific_data.error
             while error.cause is not None and "DagsterExecutionStepExecutionError" in error.message:
                 error = error.cause
-            return f"{event.step_key}: {error.message.strip()}"
+            message = error.message.strip()
+            if error.cls_name == "Failure":  # a solid's own clear message: drop the class prefix
+                message = message.split(": ", 1)[-1]
+            return f"{event.step_key}: {message}"
     for event in result.event_list:
         if event.event_type_value in ("RUN_FAILURE", "PIPELINE_FAILURE"):
             return event.message or "run failed"

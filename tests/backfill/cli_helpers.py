@@ -1,0 +1,44 @@
+"""Run the project's command lines as a user would, against a temp instance and warehouse."""
+import os
+import subprocess
+import sys
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+
+
+def flights_etl(env, *args, timeout=600):
+    return subprocess.run(
+        [os.path.join(BIN, "flights-etl"), *args],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def start_flights_etl(env, *args):
+    return subprocess.Popen(
+        [os.path.join(BIN, "flights-etl"), *args],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def start_stock_backfill(env, start, end):
+    return subprocess.Popen(
+        [
+            os.path.join(BIN, "dagster"), "pipeline", "backfill", "-w", "workspace.yaml",
+            "-p", "flights_daily_pipeline", "--partition-set", "flights_daily_partition_set",
+            "--from", start, "--to", end, "--noprompt",
+        ],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml="telemetry:\n  enabled: false\n"):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(dagster_yaml)
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "FLIGHTS_LANDING_DIR": landing_dir,
+        "FLIGHTS_WAREHOUSE": warehouse_path,
+    }
