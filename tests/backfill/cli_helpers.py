@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+from dagster import DagsterInstance
+
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 
@@ -36,6 +38,10 @@ def instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml="telemetry:
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(dagster_yaml)
+    # Create the instance's SQLite storage once: Dagster 0.15's first-time schema setup races
+    # when several processes initialize a brand-new DAGSTER_HOME at the same moment.
+    with DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs(limit=1)
     return {
         **os.environ,
         "DAGSTER_HOME": str(home),

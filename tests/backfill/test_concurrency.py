@@ -1,0 +1,125 @@
+"""Overlapping backfills, stock and ours, queued and direct, on one DuckDB file: nothing fails, lost or doubled."""
+import os
+import signal
+import subprocess
+import time
+from datetime import date, timedelta
+
+import pytest
+from dagster import DagsterInstance, PipelineRunStatus
+
+from flights_etl.backfill.dagster_internals import RunsFilter
+from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env, start_flights_etl, start_stock_backfill
+from tests.helpers import read_table
+from tests.raw_data import flights_on
+
+SET = ["--partition-set", "flights_daily_partition_set"]
+FINISHED = {PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED}
+
+
+def _days(first, last):
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def _assert_warehouse_exact(warehouse_path, days):
+    """Every day holds exactly its raw flights, once (no duplicate rows), and daily_delays covers them."""
+    got = read_table(
+        warehouse_path,
+        "SELECT strftime(partition_date, '%Y-%m-%d') AS day, count(*) AS n, "
+        "count(DISTINCT (carrier, flight, sched_dep_time, origin, dest, tailnum)) AS distinct_flights "
+        "FROM flights GROUP BY 1 ORDER BY 1",
+    )
+    assert got.day.tolist() == [day.isoformat() for day in days]
+    assert got.n.tolist() == [len(flights_on(day)) for day in days]
+    assert (got.n == got.distinct_flights).all()
+    summary = read_table(
+        warehouse_path,
+        "SELECT strftime(partition_date, '%Y-%m-%d') AS day, sum(flights) AS n FROM daily_delays GROUP BY 1 ORDER BY 1",
+    )
+    assert summary.n.tolist() == got.n.tolist()
+
+
+def _runs(home):
+    with DagsterInstance.from_config(home) as instance:
+        return instance.get_runs(filters=RunsFilter(pipeline_name="flights_daily_pipeline"))
+
+
+def _wait_all_finished(home, expected_runs, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = _runs(home)
+        if len(runs) >= expected_runs and all(run.status in FINISHED for run in runs):
+            return runs
+        time.sleep(1)
+    raise AssertionError(f"runs still going after {timeout}s: {[(r.tags.get('dagster/partition'), r.status) for r in _runs(home)]}")
+
+
+def test_overlapping_backfills_neither_fail_nor_duplicate(tmp_path, landing_dir, warehouse_path):
+    env = instance_env(tmp_path, landing_dir, warehouse_path)
+    processes = [
+        start_flights_etl(env, "backfill", *SET, "--from", "2013-01-01", "--to", "2013-01-08"),
+        start_flights_etl(env, "backfill", *SET, "--from", "2013-01-05", "--to", "2013-01-12"),
+        start_stock_backfill(env, "2013-01-07", "2013-01-10"),
+    ]
+    outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+
+    runs = _wait_all_finished(env["DAGSTER_HOME"], expected_runs=8 + 8 + 4)
+    assert {run.status for run in runs} == {PipelineRunStatus.SUCCESS}
+    _assert_warehouse_exact(warehouse_path, _days("2013-01-01", "2013-01-12"))
+
+
+def test_queued_runs_through_the_daemon_while_a_cli_backfill_runs(tmp_path, landing_dir, warehouse_path):
+    with open(os.path.join(PROJECT_ROOT, "deploy", "dagster.yaml")) as handle:
+        env = instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml=handle.read())
+    daemon = subprocess.Popen(
+        [os.path.join(BIN, "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        stock = start_stock_backfill(env, "2013-01-03", "2013-01-08")  # queued, then launched by the daemon
+        ours = start_flights_etl(env, "backfill", *SET, "--from", "2013-01-01", "--to", "2013-01-06")
+        assert ours.wait(timeout=300) == 0, ours.stdout.read()
+        assert stock.wait(timeout=300) == 0, stock.stdout.read()
+        queued = [run for run in _runs(env["DAGSTER_HOME"]) if run.tags.get("dagster/partition") >= "2013-01-03"]
+        runs = _wait_all_finished(env["DAGSTER_HOME"], expected_runs=6 + 6)
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=30)
+    assert {run.status for run in runs} == {PipelineRunStatus.SUCCESS}
+    assert queued  # the stock backfill's runs went through the queue
+    _assert_warehouse_exact(warehouse_path, _days("2013-01-01", "2013-01-08"))
+
+
+def test_ctrl_c_stops_cleanly_and_a_rerun_completes(tmp_path, landing_dir, warehouse_path):
+    env = instance_env(tmp_path, landing_dir, warehouse_path)
+    backfill = subprocess.Popen(
+        [os.path.join(BIN, "flights-etl"), "backfill", *SET, "--from", "2013-01-01", "--to", "2013-01-31"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    finished_lines = 0
+    while finished_lines < 3:
+        line = backfill.stderr.readline()
+        assert line, "backfill ended before it could be interrupted"
+        finished_lines += line.startswith("[")
+    os.killpg(backfill.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    stdout, _ = backfill.communicate(timeout=120)
+    assert backfill.returncode == 130
+    assert "interrupted by Ctrl-C" in stdout
+
+    runs = _runs(env["DAGSTER_HOME"])
+    assert {run.status for run in runs} <= FINISHED  # nothing left STARTED or NOT_STARTED
+    succeeded = sorted(run.tags["dagster/partition"] for run in runs if run.status == PipelineRunStatus.SUCCESS)
+    assert 3 <= len(succeeded) < 31
+    loaded = read_table(
+        warehouse_path,
+        "SELECT strftime(partition_date, '%Y-%m-%d') AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1",
+    )
+    for day, count in zip(loaded.day, loaded.n):  # whatever is there is whole, never half a day
+        assert count == len(flights_on(date.fromisoformat(day))), day
+    assert set(succeeded) <= set(loaded.day)
+
+    rerun = flights_etl(env, "backfill", *SET, "--from", "2013-01-01", "--to", "2013-01-31", "--only", "missing,failed")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    _assert_warehouse_exact(warehouse_path, _days("2013-01-01", "2013-01-31"))
