@@ -3,6 +3,7 @@ import os
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "test-artifacts")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's; `playwright install` is never run
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -45,3 +46,11 @@ def record(page) -> PageLog:
 
     page.on("websocket", on_websocket)
     return log
+
+
+def save_screenshot(page, name: str) -> str:
+    """Save the page as test-artifacts/<name>.png (kept out of git; docs/ holds chosen copies)."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, f"{name}.png")
+    page.screenshot(path=path)
+    return path

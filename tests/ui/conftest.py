@@ -10,10 +10,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from flights_etl.dagit_stack import DagitStack
-from tests.ui.browser import launch_browser, record
+from tests.ui.browser import launch_browser, record, save_screenshot
 from tests.ui.dagit import PROJECT_ROOT, free_port
-
-ARTIFACTS = os.path.join(PROJECT_ROOT, "test-artifacts")
 
 
 @pytest.fixture
@@ -60,8 +58,7 @@ def page(browser, request):
     tab.set_default_timeout(30_000)
     tab.log = record(tab)
     yield tab
-    os.makedirs(ARTIFACTS, exist_ok=True)
     try:
-        tab.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}.png"))
+        save_screenshot(tab, request.node.name)
     finally:
         context.close()

@@ -4,6 +4,7 @@ from datetime import date
 
 from tests.helpers import read_table
 from tests.raw_data import flights_on
+from tests.ui.browser import save_screenshot
 from tests.ui.dagit import graphql, partitions_url, wait_runs_done
 
 DAYS = ["2013-01-11", "2013-01-12", "2013-01-13"]
@@ -21,6 +22,7 @@ def test_backfill_from_dialog_runs_with_the_daemon(start_dagit, page, warehouse_
     selection.press("Enter")
     submit = dialog.locator("[role=button]", has_text=re.compile(r"Submit \d+ runs?"))
     assert submit.inner_text().strip() == "Submit 3 runs"
+    save_screenshot(page, "backfill_dialog")
     submit.click()
     dialog.wait_for(state="detached", timeout=30_000)
 

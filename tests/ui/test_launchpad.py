@@ -3,6 +3,7 @@ from datetime import date
 
 from tests.helpers import read_table
 from tests.raw_data import flights_on
+from tests.ui.browser import save_screenshot
 from tests.ui.dagit import RUN_ID, choose_partition, pipeline_url, wait_runs_done
 
 DAY = "2013-01-15"
@@ -16,6 +17,7 @@ def test_launchpad_partition_run_loads_that_day(start_dagit, page, warehouse_pat
     for solid in ("read_flights", "read_weather", "load_partition", "build_daily_delays"):
         assert f"{solid}:\n    config:\n      date: {DAY}" in config, config
     assert "2013-01-14" not in config and "2013-01-16" not in config
+    save_screenshot(page, "launchpad_partition")
 
     page.get_by_role("button", name="Launch Run").click()
     page.wait_for_url(RUN_ID, timeout=30_000)
