@@ -57,7 +57,8 @@ def runs_per_partition(env: dict) -> dict:
 
 
 def build_history(workdir: str, workers: int) -> None:
-    """Land the year and run every daily partition until each has RUNS_PER_PARTITION runs."""
+    """Land the year and run every daily partition until each has RUNS_PER_PARTITION runs:
+    with `flights-etl backfill` when it exists, else execute_pipeline in ``workers`` processes."""
     env = environment(workdir)
     if not os.path.isdir(os.path.join(env["FLIGHTS_LANDING_DIR"], "flights")):
         subprocess.run([os.path.join(BIN, "flights-etl"), "land", "--start", DAYS[0], "--end", DAYS[-1],
@@ -70,16 +71,31 @@ def build_history(workdir: str, workers: int) -> None:
         todo = [day for day in DAYS if counts[day] <= round_]
         if not todo:
             continue
-        print(f"history: round {round_ + 1}: running {len(todo)} partitions with {workers} workers", flush=True)
         started = time.monotonic()
-        procs = [
-            subprocess.Popen([sys.executable, __file__, "--run-partitions", *todo[worker::workers]],
-                             env=env, cwd=PROJECT_ROOT)
-            for worker in range(workers)
-        ]
-        if any(proc.wait() != 0 for proc in procs):
-            raise SystemExit("a history worker failed")
+        if has_backfill_command():
+            print(f"history: round {round_ + 1}: flights-etl backfill of {len(todo)} partitions", flush=True)
+            backfill = subprocess.run(
+                [os.path.join(BIN, "flights-etl"), "backfill", "--partition-set", "flights_daily_partition_set",
+                 *(["--all"] if len(todo) == len(DAYS) else ["--partitions", ",".join(todo)])],
+                env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+            if backfill.returncode != 0:
+                raise SystemExit(f"flights-etl backfill failed:\n{backfill.stderr[-3000:]}")
+        else:
+            print(f"history: round {round_ + 1}: running {len(todo)} partitions with {workers} workers", flush=True)
+            procs = [
+                subprocess.Popen([sys.executable, __file__, "--run-partitions", *todo[worker::workers]],
+                                 env=env, cwd=PROJECT_ROOT)
+                for worker in range(workers)
+            ]
+            if any(proc.wait() != 0 for proc in procs):
+                raise SystemExit("a history worker failed")
         print(f"history: round {round_ + 1} took {time.monotonic() - started:.0f}s", flush=True)
+
+
+def has_backfill_command() -> bool:
+    """`flights-etl backfill` (in-process partition runs) is the fast way; older checkouts lack it."""
+    help_ = subprocess.run([os.path.join(BIN, "flights-etl"), "backfill", "--help"], capture_output=True)
+    return help_.returncode == 0
 
 
 def run_partitions(days) -> None:
@@ -181,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", default=os.path.join(PROJECT_ROOT, "test-artifacts", "bench_dagit_ui"))
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=4, help="processes building the history")
+    parser.add_argument("--workers", type=int, default=4, help="processes building the history without flights-etl backfill")
     parser.add_argument("--history-only", action="store_true")
     parser.add_argument("--run-partitions", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
