@@ -14,7 +14,5 @@ from flights_etl.solids.read_landing import read_flights, read_weather
     tags={"pipeline_family": "flights"},
 )
 def flights_daily_pipeline():
-    flights = read_flights()
-    weather = read_weather()
-    loaded = load_partition(flights, weather)
-    notify_complete(build_daily_delays(flights, weather, loaded))
+    flights, weather = read_flights(), read_weather()
+    notify_complete(build_daily_delays(load_partition(flights, weather)))

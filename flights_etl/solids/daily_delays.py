@@ -1,7 +1,7 @@
 """Build the day's ``daily_delays`` rows from the loaded flights and weather."""
-import pandas as pd
 from dagster import ExpectationResult, Output, solid
 
+from flights_etl.solids.load_partition import LoadedDay
 from flights_etl.solids.partition_config import DATE_CONFIG, partition_date
 from flights_etl.solids.reporting import partition_materialization
 from flights_etl.transforms.daily_delays import summarize_daily_delays
@@ -13,8 +13,10 @@ from flights_etl.warehouse import replace_partitions
     required_resource_keys={"warehouse"},
     description="Per origin and carrier: flights, cancellations, delay mean/p95, and the day's weather at the origin.",
 )
-def build_daily_delays(context, flights: pd.DataFrame, weather: pd.DataFrame, loaded_flights: int) -> str:
+def build_daily_delays(context, loaded: LoadedDay) -> str:
     day = partition_date(context)
+    flights, weather = loaded.flights, loaded.weather
+    loaded_flights = len(flights)
     delays = summarize_daily_delays(flights, weather)
     with context.resources.warehouse.connect() as connection:
         replace_partitions(connection, day, {"daily_delays": delays})
