@@ -8,30 +8,25 @@ from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
 
 
-def run_daily(day: str, resources_config, instance):
-    partition = flights_daily_partition_set.get_partition(day)
-    run_config = {**flights_daily_partition_set.run_config_for_partition(partition), "resources": resources_config}
+def _run_partition(pipeline, partition_set, name: str, resources_config, instance):
+    """Execute ``pipeline`` in the test mode with the partition set's run config and tags for ``name``."""
+    partition = partition_set.get_partition(name)
     return execute_pipeline(
-        flights_daily_pipeline,
-        run_config=run_config,
+        pipeline,
+        run_config={**partition_set.run_config_for_partition(partition), "resources": resources_config},
         mode="test",
         instance=instance,
-        tags=flights_daily_partition_set.tags_for_partition(partition),
+        tags=partition_set.tags_for_partition(partition),
         raise_on_error=False,
     )
+
+
+def run_daily(day: str, resources_config, instance):
+    return _run_partition(flights_daily_pipeline, flights_daily_partition_set, day, resources_config, instance)
 
 
 def run_monthly(month: str, resources_config, instance):
-    partition = flights_monthly_partition_set.get_partition(month)
-    run_config = {**flights_monthly_partition_set.run_config_for_partition(partition), "resources": resources_config}
-    return execute_pipeline(
-        flights_monthly_pipeline,
-        run_config=run_config,
-        mode="test",
-        instance=instance,
-        tags=flights_monthly_partition_set.tags_for_partition(partition),
-        raise_on_error=False,
-    )
+    return _run_partition(flights_monthly_pipeline, flights_monthly_partition_set, month, resources_config, instance)
 
 
 def read_table(warehouse_path: str, sql: str, params=None) -> pd.DataFrame:

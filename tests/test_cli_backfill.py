@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
-from dagster._core.storage.pipeline_run import RunsFilter  # not exported at top level in 0.15.10
+from flights_etl.backfill.dagster_internals import RunsFilter
 
+from tests.backfill.cli_helpers import instance_env
 from tests.helpers import assert_same_snapshot, read_table, snapshot
 from tests.raw_data import flights_on
 
@@ -29,15 +30,7 @@ def _backfill(env):
 
 @pytest.fixture
 def cli_env(tmp_path, landing_dir, warehouse_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "FLIGHTS_LANDING_DIR": landing_dir,
-        "FLIGHTS_WAREHOUSE": warehouse_path,
-    }
+    return instance_env(tmp_path, landing_dir, warehouse_path)
 
 
 def test_cli_backfill_tags_runs_loads_and_is_idempotent(cli_env, warehouse_path):
