@@ -148,9 +148,11 @@ def measure(workdir: str, repeats: int) -> dict:
             page.goto(partitions_url(stack.url, "flights_daily_pipeline"))
             page.get_by_text("Total partitions").wait_for(timeout=120_000)
             figures["browser: page to partition counts"].append(time.monotonic() - started)
+            clicked = time.monotonic()
             show_per_step_status(page)
             wait_matrix_loaded(page)
             figures["browser: page to per-step matrix"].append(time.monotonic() - started)
+            figures["browser: click 'Show per-step status' to matrix"].append(time.monotonic() - clicked)
             page.get_by_role("button", name="Hide per-step status").click()
             started = time.monotonic()
             page.get_by_role("button", name="Launch backfill...").click()
@@ -208,6 +210,7 @@ def main() -> None:
     build_history(workdir, args.workers)
     if args.history_only:
         return
+    print(f"load average before measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for name, value in measure(workdir, args.repeats).items():
         print(f"{name:>55}: {value}{' ms' if name.startswith(('graphql', 'browser')) else ''}")
 
