@@ -168,6 +168,7 @@ def _median_run(label, function, workdir, landing_dir, first, last, repeat):
 
 
 def main():
+    os.environ.setdefault("TQDM_DISABLE", "1")  # Dagster's empty set-up progress bars
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=30, help="daily partitions in the stock/ours/floor sample")
     parser.add_argument("--repeat", type=int, default=3, help="runs of ours and floor (median taken)")

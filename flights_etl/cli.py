@@ -75,6 +75,9 @@ def _partition_set(name):
 def _instance():
     from dagster import DagsterInstance
 
+    # Dagster 0.15 prints empty tqdm bars ("0it [00:00, ?it/s]") while it sets up a new instance.
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
     if not os.environ.get("DAGSTER_HOME"):
         raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance (make sets .dagster_home).")
     return DagsterInstance.get()
