@@ -43,7 +43,7 @@ class DagitStack:
         # Create the SQLite storage once, before two processes race to migrate it.
         DagsterInstance.from_config(env["DAGSTER_HOME"]).dispose()
         workspace = ["-w", self.workspace]
-        self._spawn("dagit", [sys.executable, "-m", "flights_etl.dagit_server", *workspace,
+        self._spawn("dagit", [os.path.join(BIN, "flights-dagit"), *workspace,
                               "-h", self.host, "-p", str(self.port)], env)
         if self.daemon:
             self._spawn("daemon", [os.path.join(BIN, "dagster-daemon"), "run", *workspace], env)

@@ -52,7 +52,7 @@ def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
         time.sleep(3)  # let both start their `dagster api grpc` code servers
         children = [pid for pid, (parent, _group) in _process_groups().items() if parent == stack.pid]
         commands = [open(f"/proc/{pid}/cmdline").read().replace("\0", " ") for pid in children]
-        assert len(children) == 2 and any("dagit_server" in c for c in commands) and any("dagster-daemon" in c for c in commands), commands
+        assert len(children) == 2 and any("flights-dagit" in c for c in commands) and any("dagster-daemon" in c for c in commands), commands
         groups.update(children)  # each child leads its own process group
         assert sum(1 for _pid, (_parent, group) in _process_groups().items() if group in groups) >= 4  # + grpc servers
 
