@@ -16,6 +16,10 @@ import duckdb
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 WAREHOUSE_ENV = "FLIGHTS_WAREHOUSE"
 DEFAULT_LOCK_TIMEOUT_S = 120.0
+# A partition's write holds the lock for tens of milliseconds, so poll often: a long backoff
+# leaves the waiting process idle long after the lock is free.
+FIRST_RETRY_DELAY_S = 0.002
+MAX_RETRY_DELAY_S = 0.05
 
 
 class WarehouseLockTimeout(RuntimeError):
@@ -40,7 +44,7 @@ def connect(
     if not read_only:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     deadline = time.monotonic() + lock_timeout_s
-    delay = 0.01
+    delay = FIRST_RETRY_DELAY_S
     while True:
         try:
             connection = duckdb.connect(path, read_only=read_only)
@@ -53,8 +57,8 @@ def connect(
                     f"Gave up after {lock_timeout_s:.0f} s waiting for the lock on the warehouse {path}: "
                     f"another process keeps it open. DuckDB said: {error}"
                 ) from error
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 0.5)
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.5, MAX_RETRY_DELAY_S)
     try:
         yield connection
     finally:
