@@ -15,6 +15,8 @@ Finally it checks that the warehouse stock produced equals ours, table by table.
 """
 import argparse
 import os
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # before Dagster imports tqdm: its empty set-up progress bars
 import statistics
 import subprocess
 import sys
@@ -169,7 +171,6 @@ def _median_run(label, function, workdir, landing_dir, first, last, repeat):
 
 
 def main():
-    os.environ.setdefault("TQDM_DISABLE", "1")  # Dagster's empty set-up progress bars
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=30, help="daily partitions in the stock/ours/floor sample")
     parser.add_argument("--repeat", type=int, default=3, help="runs of ours and floor (median taken)")

