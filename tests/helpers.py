@@ -29,6 +29,16 @@ def run_monthly(month: str, resources_config, instance):
     return _run_partition(flights_monthly_pipeline, flights_monthly_partition_set, month, resources_config, instance)
 
 
+def run_with_solid_config(pipeline, solids, field: str, value: str, resources_config, instance):
+    """Execute ``pipeline`` in the test mode with ``config.<field> = value`` for each of ``solids``
+    (what a hand-edited run config in Dagit's launchpad would hold)."""
+    run_config = {
+        "solids": {solid: {"config": {field: value}} for solid in solids},
+        "resources": resources_config,
+    }
+    return execute_pipeline(pipeline, run_config=run_config, mode="test", instance=instance, raise_on_error=False)
+
+
 def read_table(warehouse_path: str, sql: str, params=None) -> pd.DataFrame:
     with duckdb.connect(warehouse_path, read_only=True) as connection:
         return connection.execute(sql, params or []).df()

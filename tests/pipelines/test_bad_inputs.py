@@ -5,7 +5,16 @@ from datetime import date
 
 import pytest
 
-from tests.helpers import assert_same_snapshot, failure_message, read_table, run_daily, snapshot
+from flights_etl.partitions import DAILY_DATE_SOLIDS
+from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+from tests.helpers import (
+    assert_same_snapshot,
+    failure_message,
+    read_table,
+    run_daily,
+    run_with_solid_config,
+    snapshot,
+)
 from tests.raw_data import flights_on
 
 DAY = "2013-01-10"
@@ -118,17 +127,8 @@ def test_bad_weather_file_fails_naming_line_and_column(landing_dir, resources_co
 
 
 def test_a_date_that_is_not_a_date_is_a_config_error(resources_config, instance):
-    from dagster import execute_pipeline
-
-    from flights_etl.partitions import DAILY_DATE_SOLIDS
-    from flights_etl.pipelines.flights_daily import flights_daily_pipeline
-
-    run_config = {
-        "solids": {solid: {"config": {"date": "2013-02-30"}} for solid in DAILY_DATE_SOLIDS},
-        "resources": resources_config,
-    }
-    result = execute_pipeline(
-        flights_daily_pipeline, run_config=run_config, mode="test", instance=instance, raise_on_error=False
+    result = run_with_solid_config(
+        flights_daily_pipeline, DAILY_DATE_SOLIDS, "date", "2013-02-30", resources_config, instance
     )
     assert not result.success
     message = failure_message(result)

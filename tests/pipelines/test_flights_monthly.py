@@ -2,8 +2,17 @@
 import pandas as pd
 import pytest
 
-from flights_etl.partitions import flights_daily_partition_set
-from tests.helpers import failure_message, read_table, run_daily, run_monthly, snapshot, assert_same_snapshot
+from flights_etl.partitions import MONTHLY_MONTH_SOLIDS, flights_daily_partition_set
+from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
+from tests.helpers import (
+    assert_same_snapshot,
+    failure_message,
+    read_table,
+    run_daily,
+    run_monthly,
+    run_with_solid_config,
+    snapshot,
+)
 from tests.raw_data import expected_monthly_report
 
 
@@ -48,16 +57,7 @@ def test_a_month_with_missing_days_fails_naming_them(resources_config, instance,
 
 
 def test_an_invalid_month_is_a_config_error(resources_config, instance):
-    from dagster import execute_pipeline
-
-    from flights_etl.partitions import MONTHLY_MONTH_SOLIDS
-    from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
-
-    run_config = {
-        "solids": {solid: {"config": {"month": "2013-13"}} for solid in MONTHLY_MONTH_SOLIDS},
-        "resources": resources_config,
-    }
-    result = execute_pipeline(
-        flights_monthly_pipeline, run_config=run_config, mode="test", instance=instance, raise_on_error=False
+    result = run_with_solid_config(
+        flights_monthly_pipeline, MONTHLY_MONTH_SOLIDS, "month", "2013-13", resources_config, instance
     )
     assert "'2013-13' is not a month in YYYY-MM form" in failure_message(result)
