@@ -14,7 +14,7 @@ TO ?= 2013-01-31
 DAGIT_PORT ?= 3000
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run land backfill summary test dagit chromium clean
+.PHONY: install run land backfill wait summary test dagit chromium clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,14 @@ backfill: install
 	$(BIN)/dagster pipeline backfill -w workspace.yaml -p flights_daily_pipeline \
 		--partition-set flights_daily_partition_set --from $(FROM) --to $(TO) --noprompt
 
+# `dagster pipeline backfill` can return before its last runs finish: wait for them, show the calendar.
+wait: install
+	$(BIN)/flights-etl status --partition-set flights_daily_partition_set --wait --no-list
+
 summary: install
 	$(BIN)/flights-etl summary
 
-run: land backfill summary
+run: land backfill wait summary
 
 test: install chromium
 	$(BIN)/pytest

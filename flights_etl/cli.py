@@ -180,14 +180,38 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
               help=PARTITION_SET_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document for scripts.")
 @click.option("--list/--no-list", "show_list", default=True, show_default=True, help="List every partition.")
-def status(partition_set_name, as_json, show_list):
+@click.option(
+    "--wait",
+    "wait_s",
+    type=float,
+    default=None,
+    is_flag=False,
+    flag_value=600.0,
+    help="First wait (up to this many seconds, default 600) until no partition's latest run is still "
+    "queued or running: `dagster pipeline backfill` can return before its last runs finish.",
+)
+def status(partition_set_name, as_json, show_list, wait_s):
     """Latest run of every partition: status, run id, end time, rows loaded; missing ones; a calendar."""
     from tabulate import tabulate
 
-    from flights_etl.backfill.status import MISSING, as_json_document, calendar_view, counts, partition_statuses
+    from flights_etl.backfill.status import (
+        MISSING,
+        RunsStillGoing,
+        as_json_document,
+        calendar_view,
+        counts,
+        partition_statuses,
+        wait_until_settled,
+    )
 
     _repository, partition_set = _partition_set(partition_set_name)
-    statuses = partition_statuses(_instance(), partition_set)
+    instance = _instance()
+    if wait_s is not None:
+        try:
+            wait_until_settled(instance, partition_set, timeout_s=wait_s, report=lambda text: click.echo(text, err=True))
+        except RunsStillGoing as error:
+            raise click.ClickException(str(error)) from None
+    statuses = partition_statuses(instance, partition_set)
     if as_json:
         click.echo(json.dumps(as_json_document(partition_set_name, statuses), indent=2))
         return

@@ -18,6 +18,19 @@ DAYS = ["2013-01-20", "2013-01-21", "2013-01-22"]
 
 
 def _backfill(env):
+    """The stock backfill, then `flights-etl status --wait`: the stock command can return before
+    its last runs finish."""
+    result = _stock_backfill(env)
+    if result.returncode == 0:
+        waited = subprocess.run(
+            [os.path.join(BIN, "flights-etl"), "status", "--wait", "--no-list"],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=660,
+        )
+        assert waited.returncode == 0, waited.stderr
+    return result
+
+
+def _stock_backfill(env):
     return subprocess.run(
         [
             os.path.join(BIN, "dagster"), "pipeline", "backfill", "-w", "workspace.yaml",
@@ -54,3 +67,22 @@ def test_cli_backfill_tags_runs_loads_and_is_idempotent(cli_env, warehouse_path)
     second = _backfill(cli_env)
     assert second.returncode == 0, second.stderr[-3000:]
     assert_same_snapshot(before, snapshot(warehouse_path))
+
+
+def test_status_wait_gives_up_on_runs_that_never_finish(cli_env):
+    from flights_etl.partitions import flights_daily_partition_set
+    from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+
+    partition = flights_daily_partition_set.get_partition("2013-01-05")
+    with DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
+        instance.create_run_for_pipeline(  # created, never launched: stays NOT_STARTED
+            pipeline_def=flights_daily_pipeline,
+            run_config=flights_daily_partition_set.run_config_for_partition(partition),
+            tags=flights_daily_partition_set.tags_for_partition(partition),
+        )
+    result = subprocess.run(
+        [os.path.join(BIN, "flights-etl"), "status", "--wait", "1", "--no-list"],
+        cwd=PROJECT_ROOT, env=cli_env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert "1 runs of flights_daily_partition_set still queued or running after 1 s: 2013-01-05" in result.stderr

@@ -1,10 +1,18 @@
 """``flights-etl status``: the latest run of every partition, what is missing, and a calendar."""
 import calendar
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, PartitionSetDefinition
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    EventRecordsFilter,
+    PartitionSetDefinition,
+    PipelineRunStatus,
+)
 
 from flights_etl.backfill.selection import latest_status_by_partition
 
@@ -37,6 +45,42 @@ def partition_statuses(instance: DagsterInstance, partition_set: PartitionSetDef
         end = datetime.fromtimestamp(run.end_time, timezone.utc).isoformat(timespec="seconds") if run.end_time else None
         statuses.append(PartitionStatus(name, run.status.value, run.run_id, end, rows.get(run.run_id)))
     return statuses
+
+
+FINISHED_STATUSES = (PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
+
+
+class RunsStillGoing(RuntimeError):
+    """Some partition's latest run was still queued or running when the wait ran out."""
+
+
+def wait_until_settled(
+    instance: DagsterInstance,
+    partition_set: PartitionSetDefinition,
+    timeout_s: float,
+    report: Callable[[str], None] = lambda _text: None,
+    poll_s: float = 0.5,
+) -> None:
+    """Return once no partition's latest run is queued, starting or running."""
+    deadline = time.monotonic() + timeout_s
+    last_reported = None
+    while True:
+        going = sorted(
+            name
+            for name, run in latest_status_by_partition(instance, partition_set).items()
+            if run.status not in FINISHED_STATUSES
+        )
+        if not going:
+            return
+        if time.monotonic() >= deadline:
+            raise RunsStillGoing(
+                f"{len(going)} runs of {partition_set.name} still queued or running after {timeout_s:.0f} s: "
+                + ", ".join(going[:10])
+            )
+        if len(going) != last_reported:
+            report(f"waiting for {len(going)} runs still queued or running ...")
+            last_reported = len(going)
+        time.sleep(poll_s)
 
 
 def _rows_by_run(instance: DagsterInstance, table: Optional[str]) -> Dict[str, int]:

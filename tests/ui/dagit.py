@@ -30,8 +30,9 @@ def partitions_url(base: str, pipeline: str) -> str:
 
 
 def cli_backfill(env: dict, start: str, end: str) -> subprocess.CompletedProcess:
-    """`dagster pipeline backfill` of flights_daily_partition_set from start to end, as a user runs it."""
-    return subprocess.run(
+    """`dagster pipeline backfill` of flights_daily_partition_set from start to end, as a user runs it,
+    then `flights-etl status --wait`: the stock command can return before its last runs finish."""
+    result = subprocess.run(
         [
             os.path.join(BIN, "dagster"), "pipeline", "backfill", "-w", "workspace.yaml",
             "-p", "flights_daily_pipeline", "--partition-set", "flights_daily_partition_set",
@@ -39,6 +40,13 @@ def cli_backfill(env: dict, start: str, end: str) -> subprocess.CompletedProcess
         ],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
+    if result.returncode == 0:
+        waited = subprocess.run(
+            [os.path.join(BIN, "flights-etl"), "status", "--wait", "--no-list"],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=660,
+        )
+        assert waited.returncode == 0, waited.stderr
+    return result
 
 
 def graphql(page, base: str, query: str, variables: dict = None) -> dict:
