@@ -45,6 +45,12 @@ class Backfill:
     repository_name: str
 
 
+UNFINISHED_STATUSES = (
+    PipelineRunStatus.NOT_STARTED,
+    PipelineRunStatus.STARTING,
+    PipelineRunStatus.STARTED,
+)
+
 # --- worker side -------------------------------------------------------------------------
 
 _worker: Dict[str, object] = {}
@@ -74,7 +80,18 @@ def _execute(run_id: str):
         error = None if result.success else _first_error(result)
     except Exception as exception:  # a broken run must not take the worker down
         status, error = "FAILURE", f"{type(exception).__name__}: {exception}"
+        _mark_failed_if_unfinished(instance, run_id, error)
     return status, time.perf_counter() - started, error
+
+
+def _mark_failed_if_unfinished(instance: DagsterInstance, run_id: str, error: str) -> None:
+    """Never leave a run looking STARTED when Dagster itself could not record its end."""
+    try:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status in UNFINISHED_STATUSES:
+            instance.report_run_failed(run, message=f"flights-etl backfill: {error}")
+    except Exception:  # the instance itself is unreachable: the parent reports the failure
+        pass
 
 
 def _first_error(result) -> str:
@@ -172,7 +189,7 @@ def _stop(instance, pool, in_flight, outcomes, on_outcome) -> None:
         except Exception as exception:  # the worker died with the interrupt
             status, seconds, error = "FAILURE", 0.0, f"interrupted: {exception}"
         run = instance.get_run_by_id(run_id)
-        if run.status in (PipelineRunStatus.STARTED, PipelineRunStatus.STARTING, PipelineRunStatus.NOT_STARTED):
+        if run.status in UNFINISHED_STATUSES:
             instance.report_run_failed(run, message="Backfill interrupted (Ctrl-C) while this run was in flight")
         outcome = PartitionOutcome(name, run_id, status, seconds, error)
         outcomes.append(outcome)
