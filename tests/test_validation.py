@@ -75,3 +75,40 @@ def test_not_utf8(tmp_path):
     path.write_bytes(HEADER.encode() + b"\n\xff\xfe\n")
     with pytest.raises(LandingFileError, match="is not UTF-8 text"):
         read_landing_file(str(path), WEATHER_COLUMNS, DAY)
+
+
+def test_fast_path_returns_exactly_what_the_line_by_line_path_returns(landed_master, monkeypatch):
+    """Valid files take pandas' C parser; the frame must equal the exact path's, value for value."""
+    import os
+
+    import pandas as pd
+
+    from flights_etl import validation
+    from flights_etl.schema import FLIGHTS_COLUMNS
+
+    for day in (date(2013, 1, 1), date(2013, 2, 14), date(2013, 7, 4)):
+        for dataset, columns in (("flights", FLIGHTS_COLUMNS), ("weather", WEATHER_COLUMNS)):
+            path = os.path.join(landed_master, dataset, f"{day}.csv")
+            fast = validation._read_clean_file(path, columns, day)
+            assert fast is not None, path
+            with monkeypatch.context() as patched:
+                patched.setattr(validation, "_read_clean_file", lambda *args: None)
+                exact = read_landing_file(path, columns, day)
+            pd.testing.assert_frame_equal(fast, exact, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        (HEADER, ROW.format(hour=0, precip=0, utc=4) + ",extra"),
+        (HEADER, ROW.format(hour=0, precip=0, utc=4) + ",", ROW.format(hour=1, precip=0, utc=5) + ","),
+        (HEADER, ROW.format(hour=0, precip=0, utc=4).rsplit(",", 1)[0]),  # a short row
+        (HEADER, ROW.format(hour="1.5", precip=0, utc=4)),
+        (HEADER, ROW.format(hour=0, precip=0, utc=4).replace(",5,6,", ",5,7,")),
+        (HEADER,),
+    ],
+)
+def test_fast_path_declines_anything_unusual(tmp_path, lines):
+    from flights_etl.validation import _read_clean_file
+
+    assert _read_clean_file(_write(tmp_path, *lines), WEATHER_COLUMNS, DAY) is None
