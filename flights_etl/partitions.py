@@ -14,7 +14,7 @@ FIRST_DAY = date(2013, 1, 1)
 LAST_DAY: Optional[date] = date(2013, 12, 31)
 
 # Solids of flights_daily_pipeline that need the partition date in their config.
-DAILY_DATE_SOLIDS = ("read_flights", "read_weather", "load_partition", "build_daily_delays")
+DAILY_DATE_SOLIDS = ("read_flights", "read_weather", "load_partition")
 # Solids of flights_monthly_pipeline that need the partition month in their config.
 MONTHLY_MONTH_SOLIDS = ("check_month_loaded", "build_monthly_report")
 

@@ -10,9 +10,9 @@ from flights_etl.solids.read_landing import read_flights, read_weather
 
 @pipeline(
     mode_defs=MODES,
-    description="Validate and load one day's flights and weather into DuckDB, then build daily_delays.",
+    description="Validate one day's flights and weather, summarize them into daily_delays, "
+    "and load all three tables into DuckDB in one transaction.",
     tags={"pipeline_family": "flights"},
 )
 def flights_daily_pipeline():
-    flights, weather = read_flights(), read_weather()
-    notify_complete(build_daily_delays(load_partition(flights, weather)))
+    notify_complete(load_partition(build_daily_delays(read_flights(), read_weather())))

@@ -8,7 +8,7 @@ from tests.ui.dagit import (
 )
 
 FIRST, BAD, LAST = date(2013, 1, 8), date(2013, 1, 10), date(2013, 1, 12)
-STEPS = ["read_flights", "read_weather", "load_partition", "build_daily_delays", "notify_complete"]
+STEPS = ["read_flights", "read_weather", "build_daily_delays", "load_partition", "notify_complete"]
 
 
 def test_matrix_after_cli_backfill_with_a_bad_day(dagit_env, landing_dir, start_dagit, page):

@@ -39,7 +39,7 @@ def test_reexecute_from_failure_after_fixing_the_file(dagit_env, landed_master, 
     assert (rerun["parentRunId"], rerun["rootRunId"]) == (failed["runId"], failed["runId"])
     assert rerun["tags"]["dagster/partition"] == BAD
     # read_weather succeeded in the failed run: its persisted output is reused, not recomputed
-    assert step_starts(page, dagit.url, new_id) == ["read_flights", "load_partition", "build_daily_delays", "notify_complete"]
+    assert step_starts(page, dagit.url, new_id) == ["read_flights", "build_daily_delays", "load_partition", "notify_complete"]
 
     page.goto(partitions_url(dagit.url, "flights_daily_pipeline"))
     page.get_by_text("Total partitions").wait_for()
