@@ -18,10 +18,9 @@ def load_days(landing_dir: str, warehouse: str, start: date, end: date) -> None:
             weather = read_landing_file(landing_file(landing_dir, "weather", day), WEATHER_COLUMNS, day, allow_no_rows=True)
         except Exception:  # a weather gap, as the pipeline treats it
             weather = empty_frame(WEATHER_COLUMNS)
-        with connect(warehouse) as connection:
-            replace_partitions(connection, day, {"flights": flights, "weather": weather})
-        with connect(warehouse) as connection:
-            replace_partitions(connection, day, {"daily_delays": summarize_daily_delays(flights, weather)})
+        delays = summarize_daily_delays(flights, weather)
+        with connect(warehouse) as connection:  # one transaction per day, as load_partition does
+            replace_partitions(connection, day, {"flights": flights, "weather": weather, "daily_delays": delays})
 
 
 if __name__ == "__main__":
