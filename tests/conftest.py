@@ -1,5 +1,4 @@
 """Shared fixtures: landed files from the packaged data, temp warehouses, temp Dagster instances."""
-import os
 import shutil
 from datetime import date
 

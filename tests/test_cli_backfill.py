@@ -1,44 +1,21 @@
 """`dagster pipeline backfill` as a user runs it: real subprocesses against a temp DAGSTER_HOME."""
 import os
 import subprocess
-import sys
 from datetime import date
 
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 from flights_etl.backfill.dagster_internals import RunsFilter
 
-from tests.backfill.cli_helpers import instance_env
+from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, instance_env, stock_backfill
 from tests.helpers import assert_same_snapshot, read_table, snapshot
 from tests.raw_data import flights_on
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.dirname(sys.executable)
 DAYS = ["2013-01-20", "2013-01-21", "2013-01-22"]
 
 
 def _backfill(env):
-    """The stock backfill, then `flights-etl status --wait`: the stock command can return before
-    its last runs finish."""
-    result = _stock_backfill(env)
-    if result.returncode == 0:
-        waited = subprocess.run(
-            [os.path.join(BIN, "flights-etl"), "status", "--wait", "--no-list"],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=660,
-        )
-        assert waited.returncode == 0, waited.stderr
-    return result
-
-
-def _stock_backfill(env):
-    return subprocess.run(
-        [
-            os.path.join(BIN, "dagster"), "pipeline", "backfill", "-w", "workspace.yaml",
-            "-p", "flights_daily_pipeline", "--partition-set", "flights_daily_partition_set",
-            "--from", DAYS[0], "--to", DAYS[-1], "--noprompt",
-        ],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
+    return stock_backfill(env, DAYS[0], DAYS[-1])
 
 
 @pytest.fixture

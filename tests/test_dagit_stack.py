@@ -6,7 +6,8 @@ import sys
 import time
 import urllib.request
 
-from tests.ui.dagit import PROJECT_ROOT, free_port
+from tests.backfill.cli_helpers import PROJECT_ROOT
+from tests.ui.dagit import free_port
 
 
 def _process_groups() -> dict:

@@ -1,5 +1,4 @@
 """Small helpers that turn a loaded frame into Dagster metadata and materializations."""
-from datetime import date
 
 import pandas as pd
 from dagster import AssetMaterialization, MetadataValue

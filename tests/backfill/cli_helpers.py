@@ -23,15 +23,31 @@ def start_flights_etl(env, *args):
     )
 
 
+def _stock_backfill_command(start, end):
+    return [
+        os.path.join(BIN, "dagster"), "pipeline", "backfill", "-w", "workspace.yaml",
+        "-p", "flights_daily_pipeline", "--partition-set", "flights_daily_partition_set",
+        "--from", start, "--to", end, "--noprompt",
+    ]
+
+
 def start_stock_backfill(env, start, end):
     return subprocess.Popen(
-        [
-            os.path.join(BIN, "dagster"), "pipeline", "backfill", "-w", "workspace.yaml",
-            "-p", "flights_daily_pipeline", "--partition-set", "flights_daily_partition_set",
-            "--from", start, "--to", end, "--noprompt",
-        ],
+        _stock_backfill_command(start, end),
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+
+
+def stock_backfill(env, start, end) -> subprocess.CompletedProcess:
+    """`dagster pipeline backfill` as a user runs it, then `flights-etl status --wait`: the stock
+    command can return before its last runs finish."""
+    result = subprocess.run(
+        _stock_backfill_command(start, end), cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode == 0:
+        waited = flights_etl(env, "status", "--wait", "--no-list", timeout=660)
+        assert waited.returncode == 0, waited.stderr
+    return result
 
 
 def instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml="telemetry:\n  enabled: false\n"):

@@ -2,7 +2,6 @@
 import os
 import re
 import shutil
-from collections import Counter
 from datetime import date
 
 import pytest

@@ -5,7 +5,6 @@ import subprocess
 import time
 from datetime import date, timedelta
 
-import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter

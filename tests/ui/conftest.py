@@ -11,7 +11,8 @@ from playwright.sync_api import sync_playwright
 
 from flights_etl.dagit_stack import DagitStack
 from tests.ui.browser import launch_browser, record, save_screenshot
-from tests.ui.dagit import PROJECT_ROOT, free_port
+from tests.backfill.cli_helpers import PROJECT_ROOT
+from tests.ui.dagit import free_port
 
 
 @pytest.fixture

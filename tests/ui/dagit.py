@@ -1,14 +1,12 @@
 """Dagit 0.15.10's pages as the tests use them: URLs, GraphQL, the launchpad, the run matrix."""
-import os
 import re
 import socket
 import subprocess
-import sys
 import time
 from typing import Dict, List
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
+from tests.backfill.cli_helpers import stock_backfill
+
 # <repository>@<location>: the workspace loads the package flights_etl.repository.
 REPOSITORY = "flights_etl@flights_etl.repository"
 RUN_ID = re.compile(r"/instance/runs/([0-9a-f-]{36})")
@@ -30,23 +28,9 @@ def partitions_url(base: str, pipeline: str) -> str:
 
 
 def cli_backfill(env: dict, start: str, end: str) -> subprocess.CompletedProcess:
-    """`dagster pipeline backfill` of flights_daily_partition_set from start to end, as a user runs it,
-    then `flights-etl status --wait`: the stock command can return before its last runs finish."""
-    result = subprocess.run(
-        [
-            os.path.join(BIN, "dagster"), "pipeline", "backfill", "-w", "workspace.yaml",
-            "-p", "flights_daily_pipeline", "--partition-set", "flights_daily_partition_set",
-            "--from", start, "--to", end, "--noprompt",
-        ],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    if result.returncode == 0:
-        waited = subprocess.run(
-            [os.path.join(BIN, "flights-etl"), "status", "--wait", "--no-list"],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=660,
-        )
-        assert waited.returncode == 0, waited.stderr
-    return result
+    """`dagster pipeline backfill` of flights_daily_partition_set from start to end, as a user runs it
+    (waited for until its last run has finished)."""
+    return stock_backfill(env, start, end)
 
 
 def graphql(page, base: str, query: str, variables: dict = None) -> dict:
