@@ -7,17 +7,14 @@ from flights_etl.landing import days_between
 from flights_etl.landing_paths import landing_file
 from flights_etl.schema import FLIGHTS_COLUMNS, WEATHER_COLUMNS
 from flights_etl.transforms.daily_delays import summarize_daily_delays
-from flights_etl.validation import empty_frame, read_landing_file
+from flights_etl.validation import read_landing_file, read_optional_landing_file
 from flights_etl.warehouse import connect, replace_partitions
 
 
 def load_days(landing_dir: str, warehouse: str, start: date, end: date) -> None:
     for day in days_between(start, end):
         flights = read_landing_file(landing_file(landing_dir, "flights", day), FLIGHTS_COLUMNS, day)
-        try:
-            weather = read_landing_file(landing_file(landing_dir, "weather", day), WEATHER_COLUMNS, day, allow_no_rows=True)
-        except Exception:  # a weather gap, as the pipeline treats it
-            weather = empty_frame(WEATHER_COLUMNS)
+        weather, _gap = read_optional_landing_file(landing_file(landing_dir, "weather", day), WEATHER_COLUMNS, day)
         delays = summarize_daily_delays(flights, weather)
         with connect(warehouse) as connection:  # one transaction per day, as load_partition does
             replace_partitions(connection, day, {"flights": flights, "weather": weather, "daily_delays": delays})

@@ -163,9 +163,14 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     progress = Progress(total=len(chosen))
     started = time.monotonic()
     outcomes, interrupted = [], False
+
+    def finished(outcome):
+        outcomes.append(outcome)
+        progress.update(outcome)
+
     try:
-        outcomes = run_backfill(job, concurrency, lambda outcome: (outcomes.append(outcome), progress.update(outcome)), instance)
-    except KeyboardInterrupt:
+        run_backfill(job, concurrency, finished, instance)
+    except KeyboardInterrupt:  # run_backfill has cleaned up; what finished is in outcomes
         interrupted = True
     progress.finish()
     click.echo(summary_table(outcomes, time.monotonic() - started, interrupted=interrupted))

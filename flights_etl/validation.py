@@ -105,6 +105,19 @@ def _read_clean_file(path: str, columns: Sequence[Column], partition_date: date)
 _FAST_DTYPES = {"int": "Int64", "float": "float64", "str": "string", "timestamp": "string"}
 
 
+def read_optional_landing_file(
+    path: str, columns: Sequence[Column], partition_date: date
+) -> Tuple[pd.DataFrame, Optional[str]]:
+    """For a file whose absence is a gap, not an error (weather): ``(rows, None)`` when it has rows,
+    else ``(empty typed frame, why)``. A file that is there but broken still raises."""
+    if not os.path.exists(path):
+        return empty_frame(columns), "is missing"
+    if os.path.getsize(path) == 0:
+        return empty_frame(columns), "has no rows"
+    frame = read_landing_file(path, columns, partition_date, allow_no_rows=True)
+    return frame, (None if not frame.empty else "has no rows")
+
+
 def empty_frame(columns: Sequence[Column]) -> pd.DataFrame:
     """A frame with the typed columns and no rows: what a missing weather day loads as."""
     return pd.DataFrame(

@@ -112,3 +112,19 @@ def test_fast_path_declines_anything_unusual(tmp_path, lines):
     from flights_etl.validation import _read_clean_file
 
     assert _read_clean_file(_write(tmp_path, *lines), WEATHER_COLUMNS, DAY) is None
+
+
+def test_optional_file_gaps_and_errors(tmp_path):
+    from flights_etl.validation import read_optional_landing_file
+
+    missing = str(tmp_path / "nope.csv")
+    frame, gap = read_optional_landing_file(missing, WEATHER_COLUMNS, DAY)
+    assert gap == "is missing" and frame.empty and list(frame.columns)[0] == "origin"
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert read_optional_landing_file(str(empty), WEATHER_COLUMNS, DAY)[1] == "has no rows"
+    assert read_optional_landing_file(_write(tmp_path, HEADER), WEATHER_COLUMNS, DAY)[1] == "has no rows"
+    frame, gap = read_optional_landing_file(_write(tmp_path, HEADER, ROW.format(hour=1, precip=0, utc=5)), WEATHER_COLUMNS, DAY)
+    assert gap is None and len(frame) == 1
+    with pytest.raises(LandingFileError, match="is not a number"):
+        read_optional_landing_file(_write(tmp_path, HEADER, ROW.format(hour="x", precip=0, utc=5)), WEATHER_COLUMNS, DAY)

@@ -1,12 +1,10 @@
 """Read and validate the day's landing files: flights must be there, weather may have gaps."""
-import os
-
 import pandas as pd
 from dagster import ExpectationResult, Failure, MetadataValue, Output, solid
 
 from flights_etl.schema import FLIGHTS_COLUMNS, WEATHER_COLUMNS
 from flights_etl.solids.partition_config import DATE_CONFIG, partition_date
-from flights_etl.validation import LandingFileError, empty_frame, read_landing_file
+from flights_etl.validation import LandingFileError, read_landing_file, read_optional_landing_file
 
 
 def _failure(error: LandingFileError) -> Failure:
@@ -48,23 +46,21 @@ def read_weather(context) -> pd.DataFrame:
     day = partition_date(context)
     try:
         path = context.resources.landing.file_for("weather", day)
-        present = os.path.exists(path) and os.path.getsize(path) > 0
-        weather = read_landing_file(path, WEATHER_COLUMNS, day, allow_no_rows=True) if present else None
+        weather, gap = read_optional_landing_file(path, WEATHER_COLUMNS, day)
     except LandingFileError as error:
         raise _failure(error) from None
-    if weather is None or weather.empty:
-        reason = "is missing" if not os.path.exists(path) else "has no rows"
+    if gap:
         context.log.warning(
-            f"Weather gap: {path} {reason}; flights of {day} load without weather and "
+            f"Weather gap: {path} {gap}; flights of {day} load without weather and "
             "daily_delays leaves its weather columns empty."
         )
         yield ExpectationResult(
             success=False,
             label="weather_file_present",
-            description=f"{path} {reason}",
+            description=f"{path} {gap}",
             metadata={"file": MetadataValue.path(path), "weather_gap": True},
         )
-        yield Output(empty_frame(WEATHER_COLUMNS), metadata={"rows": 0, "weather_gap": True})
+        yield Output(weather, metadata={"rows": 0, "weather_gap": True})
         return
     yield ExpectationResult(
         success=True,
