@@ -14,7 +14,7 @@ from dagster import (
     PipelineRunStatus,
 )
 
-from flights_etl.backfill.selection import latest_status_by_partition
+from flights_etl.backfill.selection import FAILED_STATUSES, latest_status_by_partition
 
 # The table whose per-partition row count the status shows, per partition set.
 ROWS_TABLE = {"flights_daily_partition_set": "flights", "flights_monthly_partition_set": "monthly_report"}
@@ -47,7 +47,7 @@ def partition_statuses(instance: DagsterInstance, partition_set: PartitionSetDef
     return statuses
 
 
-FINISHED_STATUSES = (PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
+FINISHED_STATUSES = (PipelineRunStatus.SUCCESS, *FAILED_STATUSES)
 
 
 class RunsStillGoing(RuntimeError):
