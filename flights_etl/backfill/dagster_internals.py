@@ -10,7 +10,7 @@ import os
 from typing import Dict, List
 
 import pendulum
-from dagster import DagsterInstance
+from dagster import DagsterInstance, PipelineRun
 from dagster._core.execution.api import execute_run  # noqa: F401  (re-exported)
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.host_representation.origin import (
@@ -23,6 +23,9 @@ from dagster._core.storage.pipeline_run import RunsFilter  # noqa: F401  (re-exp
 from dagster._core.storage.tags import BACKFILL_ID_TAG  # noqa: F401  (re-exported)
 from dagster._core.utils import make_new_backfill_id  # noqa: F401  (re-exported)
 from dagster._core.workspace.load import location_origins_from_yaml_paths
+from sqlalchemy.exc import IntegrityError
+
+SNAPSHOT_KINDS = 2  # a run stores its pipeline's snapshot and its execution plan's
 
 NOOP_COMPUTE_LOGS = {
     "module": "dagster.core.storage.noop_compute_log_manager",
@@ -48,6 +51,24 @@ def instance_without_compute_logs() -> DagsterInstance:
     if not home:
         return DagsterInstance.get()  # raises Dagster's own clear error about DAGSTER_HOME
     return DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides={"compute_logs": NOOP_COMPUTE_LOGS}))
+
+
+def create_run_for_pipeline(instance: DagsterInstance, **run_args) -> PipelineRun:
+    """``instance.create_run_for_pipeline``, surviving a race in Dagster 0.15's snapshot storage.
+
+    Creating a run first checks whether the pipeline's snapshot, then its execution plan's, is
+    stored and, if not, inserts it. Two processes creating runs of a new snapshot at the same
+    moment (two backfills started together) can both find it missing; the second insert then
+    fails on the ``snapshots`` table's unique key before any run row is written. By then that
+    snapshot is stored, so trying again moves on; each snapshot can be lost at most once.
+    """
+    for _ in range(SNAPSHOT_KINDS):
+        try:
+            return instance.create_run_for_pipeline(**run_args)
+        except IntegrityError as error:
+            if "snapshot" not in str(error).lower():
+                raise
+    return instance.create_run_for_pipeline(**run_args)
 
 
 def record_backfill(

@@ -135,7 +135,8 @@ def run_backfill(
 
     def create_run(name: str):
         partition = partitions[name]
-        return instance.create_run_for_pipeline(
+        return internals.create_run_for_pipeline(
+            instance,
             pipeline_def=backfill.pipeline,
             run_config=backfill.partition_set.run_config_for_partition(partition),
             mode=backfill.partition_set.mode,
