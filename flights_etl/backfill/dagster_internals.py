@@ -23,7 +23,10 @@ from dagster._core.storage.pipeline_run import RunsFilter  # noqa: F401  (re-exp
 from dagster._core.storage.tags import BACKFILL_ID_TAG  # noqa: F401  (re-exported)
 from dagster._core.utils import make_new_backfill_id  # noqa: F401  (re-exported)
 from dagster._core.workspace.load import location_origins_from_yaml_paths
+from dagster._serdes import ConfigurableClassData
 from sqlalchemy.exc import IntegrityError
+
+from flights_etl.backfill import event_log
 
 SNAPSHOT_KINDS = 2  # a run stores its pipeline's snapshot and its execution plan's
 
@@ -44,13 +47,33 @@ def pipeline_origin(repo_origin: ExternalRepositoryOrigin, pipeline_name: str) -
     return ExternalPipelineOrigin(repo_origin, pipeline_name)
 
 
-def instance_without_compute_logs() -> DagsterInstance:
-    """The ``$DAGSTER_HOME`` instance, but not capturing stdout/stderr per step (a large share of
-    a small run's cost); run events, statuses and materializations are recorded as usual."""
+def worker_instance() -> DagsterInstance:
+    """The ``$DAGSTER_HOME`` instance as a backfill worker should write to it, cheaply.
+
+    Two parts of a small run's cost are Dagster's bookkeeping rather than its data: capturing
+    stdout/stderr per step (dropped: NoOpComputeLogManager) and, with the default SQLite storage,
+    reopening an event database for every event (the same files, kept open instead: see
+    ``event_log.py``). Run events, statuses and materializations are recorded as usual.
+    """
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return DagsterInstance.get()  # raises Dagster's own clear error about DAGSTER_HOME
-    return DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides={"compute_logs": NOOP_COMPUTE_LOGS}))
+    ref = InstanceRef.from_dir(home, overrides={"compute_logs": NOOP_COMPUTE_LOGS})
+    events = ref.event_storage_data
+    if events.module_name.split(".")[0] == "dagster" and events.class_name == event_log.DAGSTER_STORAGE_CLASS:
+        kept_open = ConfigurableClassData(
+            event_log.__name__, event_log.KeptOpenSqliteEventLogStorage.__name__, events.config_yaml
+        )
+        # Without the unified storage the instance is built from its three storages one by one.
+        ref = ref._replace(storage_data=None, event_storage_data=kept_open)
+    return DagsterInstance.from_ref(ref)
+
+
+def release_run(instance: DagsterInstance, run_id: str) -> None:
+    """Close what the worker's event storage keeps open for a finished run."""
+    storage = instance.event_log_storage
+    if isinstance(storage, event_log.KeptOpenSqliteEventLogStorage):
+        storage.release(run_id)
 
 
 def create_run_for_pipeline(instance: DagsterInstance, **run_args) -> PipelineRun:

@@ -10,6 +10,7 @@ runs in flight are interrupted by Dagster (marked FAILURE; their DuckDB transact
 rolls back), so every partition is either fully loaded or reported as not loaded.
 """
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import time
@@ -65,7 +66,9 @@ def _init_worker(recon_pipeline) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    _worker["instance"] = internals.instance_without_compute_logs()
+    instance = internals.worker_instance()
+    multiprocessing.util.Finalize(instance, instance.dispose, exitpriority=10)  # closes its files
+    _worker["instance"] = instance
     _worker["recon"] = recon_pipeline
 
 
@@ -81,6 +84,8 @@ def _execute(run_id: str):
     except Exception as exception:  # a broken run must not take the worker down
         status, error = "FAILURE", f"{type(exception).__name__}: {exception}"
         _mark_failed_if_unfinished(instance, run_id, error)
+    finally:
+        internals.release_run(instance, run_id)
     return status, time.perf_counter() - started, error
 
 

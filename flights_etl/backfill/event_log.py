@@ -1,0 +1,89 @@
+"""Dagster's SQLite event log with its database connections kept open, for backfill workers.
+
+Dagster 0.15's ``SqliteEventLogStorage`` writes each run's events to its own SQLite file and,
+for every single event, creates a SQLAlchemy engine, opens the file, inserts, commits, closes
+the file (a WAL checkpoint) and throws the engine away; a new run's file is checked and stamped
+by loading all of Alembic's migration scripts, twice. A daily run records about 46 events, so
+this bookkeeping cost more than the partition's data work.
+
+A backfill worker records many runs in a row, so this subclass keeps one engine and connection
+per database file until the run is released, and stamps new run files with the head revision
+looked up once per process. Every event is still committed as it happens, into the same files
+with the same tables, indexes and Alembic stamp, so Dagit and ``dagster`` read them as before.
+"""
+from contextlib import contextmanager
+from functools import lru_cache
+
+import sqlalchemy as db
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from dagster._core.storage.event_log import SqlEventLogStorageMetadata, SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
+from dagster._core.storage.sql import get_alembic_config
+from sqlalchemy.pool import StaticPool
+
+# The storage this one stands in for, as an instance's configuration names it.
+DAGSTER_STORAGE_CLASS = "SqliteEventLogStorage"
+
+
+@lru_cache(maxsize=None)
+def _alembic_scripts() -> ScriptDirectory:
+    """Dagster's event-log migration scripts, loaded once per process."""
+    return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))
+
+
+def _init_run_db(engine) -> None:
+    """What Dagster's set-up does to a run's new file (tables, WAL mode, Alembic stamp at head),
+    without reloading the migration scripts for every run."""
+    with engine.connect() as connection:
+        migrations = MigrationContext.configure(connection)
+        if migrations.get_current_revision() is None:
+            SqlEventLogStorageMetadata.create_all(connection)
+            connection.execute("PRAGMA journal_mode=WAL;")
+            migrations.stamp(_alembic_scripts(), "head")
+
+
+class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` that keeps each database file open until its run is released."""
+
+    def __init__(self, base_dir, inst_data=None):
+        self._engines = {}  # set before Dagster's __init__, which may already write the index
+        super().__init__(base_dir, inst_data)
+
+    @staticmethod
+    def from_config_value(inst_data, config_value):
+        return KeptOpenSqliteEventLogStorage(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _connect(self, shard):
+        with self._db_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                engine = db.create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=StaticPool,  # one connection, reused
+                    connect_args={"check_same_thread": False},  # only ever used under _db_lock
+                )
+                if shard not in self._initialized_dbs:
+                    if shard == sqlite_event_log.INDEX_SHARD_NAME:
+                        self._initdb(engine)  # shared with other processes: Dagster's own set-up
+                    else:
+                        _init_run_db(engine)
+                    self._initialized_dbs.add(shard)
+                self._engines[shard] = engine
+            with engine.connect() as connection:
+                yield connection
+
+    def release(self, run_id: str) -> None:
+        """Close the run's database file: its run has finished and gets no more events."""
+        with self._db_lock:
+            engine = self._engines.pop(run_id, None)
+        if engine is not None:
+            engine.dispose()
+
+    def dispose(self):
+        with self._db_lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.dispose()
+        super().dispose()

@@ -1,0 +1,80 @@
+"""A backfill worker's event log writes the very files Dagster's own SQLite event log writes."""
+import os
+import sqlite3
+
+from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, reconstructable
+
+from flights_etl.backfill import dagster_internals as internals
+from flights_etl.backfill.event_log import KeptOpenSqliteEventLogStorage
+from flights_etl.partitions import flights_daily_partition_set
+from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+
+
+def _run_day(instance: DagsterInstance, day: str) -> str:
+    partition = flights_daily_partition_set.get_partition(day)
+    run = internals.create_run_for_pipeline(
+        instance,
+        pipeline_def=flights_daily_pipeline,
+        run_config=flights_daily_partition_set.run_config_for_partition(partition),
+        mode=flights_daily_partition_set.mode,
+        tags=flights_daily_partition_set.tags_for_partition(partition),
+    )
+    result = internals.execute_run(reconstructable(flights_daily_pipeline), run, instance)
+    assert result.success
+    return run.run_id
+
+
+def _file_layout(path: str):
+    with sqlite3.connect(path) as connection:
+        schema = sorted(connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall())
+        stamp = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        journal = connection.execute("PRAGMA journal_mode").fetchone()
+    return schema, stamp, journal
+
+
+def _open_files() -> set:
+    fd_dir = "/proc/self/fd"
+    return {os.path.realpath(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
+
+
+def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("FLIGHTS_LANDING_DIR", landing_dir)
+    monkeypatch.setenv("FLIGHTS_WAREHOUSE", warehouse_path)
+
+    with DagsterInstance.get() as stock_instance:
+        assert type(stock_instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        stock_run = _run_day(stock_instance, "2013-01-02")
+    worker = internals.worker_instance()
+    try:
+        assert isinstance(worker.event_log_storage, KeptOpenSqliteEventLogStorage)
+        worker_runs = [_run_day(worker, day) for day in ("2013-01-03", "2013-01-04")]
+        run_file = str(home / "history" / "runs" / f"{worker_runs[0]}.db")
+        assert run_file in _open_files()  # kept open while its run may still record events
+        for run_id in worker_runs:
+            internals.release_run(worker, run_id)
+        assert run_file not in _open_files()
+    finally:
+        worker.dispose()
+
+    files = {run_id: str(home / "history" / "runs" / f"{run_id}.db") for run_id in [stock_run, *worker_runs]}
+    stock_layout = _file_layout(files[stock_run])
+    for run_id in worker_runs:
+        assert _file_layout(files[run_id]) == stock_layout  # same tables, indexes, Alembic stamp, WAL
+
+    with DagsterInstance.get() as reader:  # what Dagit and `dagster` see
+        stock_events = [event.dagster_event_type for event in reader.all_logs(stock_run)]
+        for run_id in worker_runs:
+            assert [event.dagster_event_type for event in reader.all_logs(run_id)] == stock_events
+        loads = reader.get_event_records(
+            EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey(["warehouse", "flights"]))
+        )
+        assert sorted(record.event_log_entry.run_id for record in loads) == sorted([stock_run, *worker_runs])
+        materialized = sorted(
+            record.event_log_entry.dagster_event.step_materialization_data.materialization.partition
+            for record in loads
+        )
+        assert materialized == ["2013-01-02", "2013-01-03", "2013-01-04"]
