@@ -11,12 +11,13 @@ seconds per partition, peak memory (the sum of PSS over the whole process tree, 
 extrapolated from its per-partition time on the sample (it grows linearly: one subprocess a run).
 Finally it checks that the warehouse stock produced equals ours, table by table.
 
-    .venv/bin/python bench/backfill.py [--sample 30] [--repeat 3] [--no-full-year]
+    .venv/bin/python bench/backfill.py [--sample 30] [--repeat 3] [--no-full-year] [--keep]
 """
 import argparse
 import os
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # before Dagster imports tqdm: its empty set-up progress bars
+import shutil
 import statistics
 import subprocess
 import sys
@@ -176,9 +177,20 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs of ours and floor (median taken)")
     parser.add_argument("--stock-repeat", type=int, default=1, help="runs of stock (slow)")
     parser.add_argument("--no-full-year", action="store_true", help="skip the 365-partition run of ours")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (instances, warehouses)")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="bench-backfill-")
+    try:
+        _benchmark(args, workdir)
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)  # a few hundred MB of instances and warehouses
+
+
+def _benchmark(args, workdir: str) -> None:
     landing_dir = os.path.join(workdir, "landing")
     last_of_year = date(2013, 12, 31)
     land_days(landing_dir, FIRST_DAY, last_of_year)

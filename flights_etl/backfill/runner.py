@@ -13,10 +13,12 @@ import multiprocessing
 import multiprocessing.util
 import os
 import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from dagster import DagsterInstance, PartitionSetDefinition, PipelineDefinition, PipelineRunStatus, reconstructable
 
@@ -45,6 +47,8 @@ class Backfill:
     workspace_yaml: str
     repository_name: str
 
+
+CTRL_C_POLL_S = 0.1  # how soon the parent notices Ctrl-C while it waits on runs
 
 UNFINISHED_STATUSES = (
     PipelineRunStatus.NOT_STARTED,
@@ -156,26 +160,56 @@ def run_backfill(
     workers = max(1, min(max_concurrent, len(waiting)))
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(recon,))
-    try:
-        while waiting or in_flight:
-            # Keep one run queued per worker beyond those running, so workers never wait on the parent.
-            while waiting and len(in_flight) < 2 * workers:
-                name = waiting.pop(0)
-                run = create_run(name)
-                in_flight[pool.submit(_execute, run.run_id)] = (name, run.run_id)
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            for future in done:
-                name, run_id = in_flight.pop(future)
-                status, seconds, error = future.result()
-                outcome = PartitionOutcome(name, run_id, status, seconds, error)
-                outcomes.append(outcome)
-                on_outcome(outcome)
-    except KeyboardInterrupt:
-        _stop(instance, pool, in_flight, outcomes, on_outcome)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    with _ctrl_c_as_flag() as ctrl_c:
+        try:
+            while waiting or in_flight:
+                # Keep one run queued per worker beyond those running, so workers never wait on the parent.
+                while waiting and len(in_flight) < 2 * workers and not ctrl_c.pressed:
+                    name = waiting.pop(0)
+                    run = create_run(name)
+                    in_flight[pool.submit(_execute, run.run_id)] = (name, run.run_id)
+                if ctrl_c.pressed:
+                    raise KeyboardInterrupt
+                done, _ = wait(list(in_flight), timeout=CTRL_C_POLL_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    name, run_id = in_flight.pop(future)
+                    status, seconds, error = future.result()
+                    outcome = PartitionOutcome(name, run_id, status, seconds, error)
+                    outcomes.append(outcome)
+                    on_outcome(outcome)
+        except KeyboardInterrupt:
+            _stop(instance, pool, in_flight, outcomes, on_outcome)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return outcomes
+
+
+class _CtrlC:
+    pressed = False
+
+
+@contextmanager
+def _ctrl_c_as_flag() -> Iterator[_CtrlC]:
+    """While the backfill runs, Ctrl-C only sets a flag that the loop checks between steps.
+
+    A KeyboardInterrupt raised wherever the parent happens to be can land between creating a run
+    and handing it to a worker (leaving it NOT_STARTED for good), or inside a finalizer, where
+    Python prints and drops it and the backfill would go on as if nothing had been pressed.
+    """
+    ctrl_c = _CtrlC()
+    if threading.current_thread() is not threading.main_thread():
+        yield ctrl_c  # only the main thread receives signals
+        return
+
+    def press(_signal_number, _frame):
+        ctrl_c.pressed = True
+
+    previous = signal.signal(signal.SIGINT, press)
+    try:
+        yield ctrl_c
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop(instance, pool, in_flight, outcomes, on_outcome) -> None:

@@ -5,6 +5,7 @@ import subprocess
 import time
 from datetime import date, timedelta
 
+import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter
@@ -44,6 +45,22 @@ def _runs(home):
         return instance.get_runs(filters=RunsFilter(pipeline_name="flights_daily_pipeline"))
 
 
+def _failures(home):
+    """Each failed run's partition and error messages, for assertion messages."""
+    with DagsterInstance.from_config(home) as instance:
+        failed = instance.get_runs(filters=RunsFilter(statuses=[PipelineRunStatus.FAILURE]))
+        return [
+            (run.tags.get("dagster/partition"), [_error_text(event) for event in instance.all_logs(run.run_id)
+                                                 if event.dagster_event and event.dagster_event.is_failure])
+            for run in failed
+        ]
+
+
+def _error_text(event) -> str:
+    error = getattr(event.dagster_event.event_specific_data, "error", None)
+    return error.to_string() if error else event.message
+
+
 def _wait_for_runs(home, timeout=60):
     deadline = time.monotonic() + timeout
     while not _runs(home):
@@ -72,7 +89,7 @@ def test_overlapping_backfills_neither_fail_nor_duplicate(tmp_path, landing_dir,
     _wait_for_runs(env["DAGSTER_HOME"])
     processes.append(start_stock_backfill(env, "2013-01-07", "2013-01-10"))
     outputs = [process.communicate(timeout=300)[0] for process in processes]
-    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    assert [process.returncode for process in processes] == [0, 0, 0], (outputs, _failures(env["DAGSTER_HOME"]))
 
     runs = _wait_all_finished(env["DAGSTER_HOME"], expected_runs=8 + 8 + 4)
     assert {run.status for run in runs} == {PipelineRunStatus.SUCCESS}
@@ -102,7 +119,14 @@ def test_queued_runs_through_the_daemon_while_a_cli_backfill_runs(tmp_path, land
     _assert_warehouse_exact(warehouse_path, _days("2013-01-01", "2013-01-08"))
 
 
-def test_ctrl_c_stops_cleanly_and_a_rerun_completes(tmp_path, landing_dir, warehouse_path):
+@pytest.mark.parametrize(
+    "interrupt",
+    [
+        pytest.param(os.killpg, id="ctrl-c"),  # what a terminal's Ctrl-C does: the whole foreground group
+        pytest.param(os.kill, id="kill-int"),  # `kill -INT <pid>`: the parent only; its runs in flight finish
+    ],
+)
+def test_ctrl_c_stops_cleanly_and_a_rerun_completes(tmp_path, landing_dir, warehouse_path, interrupt):
     env = instance_env(tmp_path, landing_dir, warehouse_path)
     backfill = subprocess.Popen(
         [os.path.join(BIN, "flights-etl"), "backfill", *SET, "--from", "2013-01-01", "--to", "2013-01-31"],
@@ -113,9 +137,9 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_completes(tmp_path, landing_dir, wareh
         line = backfill.stderr.readline()
         assert line, "backfill ended before it could be interrupted"
         finished_lines += line.startswith("[")
-    os.killpg(backfill.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    interrupt(backfill.pid, signal.SIGINT)
     stdout, _ = backfill.communicate(timeout=120)
-    assert backfill.returncode == 130
+    assert backfill.returncode == 130, (stdout, _failures(env["DAGSTER_HOME"]))
     assert "interrupted by Ctrl-C" in stdout
 
     runs = _runs(env["DAGSTER_HOME"])
