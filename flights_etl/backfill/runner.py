@@ -186,6 +186,8 @@ def run_backfill(
 
 
 class _CtrlC:
+    """Whether Ctrl-C has been pressed since the backfill started."""
+
     pressed = False
 
 
