@@ -29,6 +29,17 @@ def run_monthly(month: str, resources_config, instance):
     return _run_partition(flights_monthly_pipeline, flights_monthly_partition_set, month, resources_config, instance)
 
 
+def daily_run_args(day: str) -> dict:
+    """What ``instance.create_run_for_pipeline`` needs for ``day``'s run, as the backfill creates it."""
+    partition = flights_daily_partition_set.get_partition(day)
+    return dict(
+        pipeline_def=flights_daily_pipeline,
+        run_config=flights_daily_partition_set.run_config_for_partition(partition),
+        mode=flights_daily_partition_set.mode,
+        tags=flights_daily_partition_set.tags_for_partition(partition),
+    )
+
+
 def run_with_solid_config(pipeline, solids, field: str, value: str, resources_config, instance):
     """Execute ``pipeline`` in the test mode with ``config.<field> = value`` for each of ``solids``
     (what a hand-edited run config in Dagit's launchpad would hold)."""

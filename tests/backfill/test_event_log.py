@@ -6,19 +6,12 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFil
 
 from flights_etl.backfill import dagster_internals as internals
 from flights_etl.backfill.event_log import KeptOpenSqliteEventLogStorage
-from flights_etl.partitions import flights_daily_partition_set
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+from tests.helpers import daily_run_args
 
 
 def _run_day(instance: DagsterInstance, day: str) -> str:
-    partition = flights_daily_partition_set.get_partition(day)
-    run = internals.create_run_for_pipeline(
-        instance,
-        pipeline_def=flights_daily_pipeline,
-        run_config=flights_daily_partition_set.run_config_for_partition(partition),
-        mode=flights_daily_partition_set.mode,
-        tags=flights_daily_partition_set.tags_for_partition(partition),
-    )
+    run = internals.create_run_for_pipeline(instance, **daily_run_args(day))
     result = internals.execute_run(reconstructable(flights_daily_pipeline), run, instance)
     assert result.success
     return run.run_id

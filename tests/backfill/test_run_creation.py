@@ -8,8 +8,7 @@ import multiprocessing
 from dagster import DagsterInstance
 
 from flights_etl.backfill import dagster_internals as internals
-from flights_etl.partitions import flights_daily_partition_set
-from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+from tests.helpers import daily_run_args
 
 PROCESSES = 6
 ATTEMPTS = 5  # fresh instances, so each attempt races on a snapshot no one has stored yet
@@ -17,13 +16,7 @@ ATTEMPTS = 5  # fresh instances, so each attempt races on a snapshot no one has 
 
 def _create_first_run(home: str, partition_name: str, barrier) -> str:
     with DagsterInstance.from_config(home) as instance:
-        partition = flights_daily_partition_set.get_partition(partition_name)
-        run_args = dict(
-            pipeline_def=flights_daily_pipeline,
-            run_config=flights_daily_partition_set.run_config_for_partition(partition),
-            mode=flights_daily_partition_set.mode,
-            tags=flights_daily_partition_set.tags_for_partition(partition),
-        )
+        run_args = daily_run_args(partition_name)
         barrier.wait()
         try:
             return internals.create_run_for_pipeline(instance, **run_args).run_id
