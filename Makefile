@@ -14,7 +14,7 @@ TO ?= 2013-01-31
 DAGIT_PORT ?= 3000
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run land backfill wait summary test dagit chromium clean
+.PHONY: install run land backfill wait summary test lint dagit chromium clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,17 +35,20 @@ wait: install
 	$(BIN)/flights-etl status --partition-set flights_daily_partition_set --wait --no-list
 
 summary: install
-	$(BIN)/flights-etl summary
+	$(BIN)/flights-etl summary --from $(FROM) --to $(TO)
 
 run: land backfill wait summary
 
 test: install chromium
 	$(BIN)/pytest
 
-# Dagit (websocket served by wsproto, see flights_etl/dagit_server.py) and dagster-daemon
+lint: install
+	$(BIN)/ruff check .
+
+# Dagit (websocket served by wsproto, see flights_etl/dagit_tools/server.py) and dagster-daemon
 # (turns Dagit backfills into runs, ticks schedules) on 127.0.0.1; Ctrl-C stops both.
 dagit: install
-	$(BIN)/python -m flights_etl.dagit_stack -w workspace.yaml -H 127.0.0.1 -p $(DAGIT_PORT)
+	$(BIN)/python -m flights_etl.dagit_tools.stack -w workspace.yaml -H 127.0.0.1 -p $(DAGIT_PORT)
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 chromium:

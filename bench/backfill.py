@@ -30,7 +30,7 @@ import duckdb
 from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter
-from flights_etl.landing import land_days
+from flights_etl.upstream.land import land_days
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)

@@ -57,69 +57,30 @@ def runs_per_partition(env: dict) -> dict:
     return counts
 
 
-def build_history(workdir: str, workers: int) -> None:
-    """Land the year and run every daily partition until each has RUNS_PER_PARTITION runs:
-    with `flights-etl backfill` when it exists, else execute_pipeline in ``workers`` processes."""
+def build_history(workdir: str) -> None:
+    """Land the year and run every daily partition with `flights-etl backfill` until each has
+    RUNS_PER_PARTITION runs."""
     env = environment(workdir)
     if not os.path.isdir(os.path.join(env["FLIGHTS_LANDING_DIR"], "flights")):
         subprocess.run([os.path.join(BIN, "flights-etl"), "land", "--start", DAYS[0], "--end", DAYS[-1],
                         "--landing-dir", env["FLIGHTS_LANDING_DIR"]], env=env, check=True)
     from dagster import DagsterInstance
 
-    DagsterInstance.from_config(env["DAGSTER_HOME"]).dispose()  # create storage before the workers
+    DagsterInstance.from_config(env["DAGSTER_HOME"]).dispose()  # create the storage before the backfill
     for round_ in range(RUNS_PER_PARTITION):
         counts = runs_per_partition(env)
         todo = [day for day in DAYS if counts[day] <= round_]
         if not todo:
             continue
         started = time.monotonic()
-        if has_backfill_command():
-            print(f"history: round {round_ + 1}: flights-etl backfill of {len(todo)} partitions", flush=True)
-            backfill = subprocess.run(
-                [os.path.join(BIN, "flights-etl"), "backfill", "--partition-set", "flights_daily_partition_set",
-                 *(["--all"] if len(todo) == len(DAYS) else ["--partitions", ",".join(todo)])],
-                env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
-            if backfill.returncode != 0:
-                raise SystemExit(f"flights-etl backfill failed:\n{backfill.stderr[-3000:]}")
-        else:
-            print(f"history: round {round_ + 1}: running {len(todo)} partitions with {workers} workers", flush=True)
-            procs = [
-                subprocess.Popen([sys.executable, __file__, "--run-partitions", *todo[worker::workers]],
-                                 env=env, cwd=PROJECT_ROOT)
-                for worker in range(workers)
-            ]
-            if any(proc.wait() != 0 for proc in procs):
-                raise SystemExit("a history worker failed")
+        print(f"history: round {round_ + 1}: flights-etl backfill of {len(todo)} partitions", flush=True)
+        backfill = subprocess.run(
+            [os.path.join(BIN, "flights-etl"), "backfill", "--partition-set", "flights_daily_partition_set",
+             *(["--all"] if len(todo) == len(DAYS) else ["--partitions", ",".join(todo)])],
+            env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+        if backfill.returncode != 0:
+            raise SystemExit(f"flights-etl backfill failed:\n{backfill.stderr[-3000:]}")
         print(f"history: round {round_ + 1} took {time.monotonic() - started:.0f}s", flush=True)
-
-
-def has_backfill_command() -> bool:
-    """`flights-etl backfill` (in-process partition runs) is the fast way; older checkouts lack it."""
-    help_ = subprocess.run([os.path.join(BIN, "flights-etl"), "backfill", "--help"], capture_output=True)
-    return help_.returncode == 0
-
-
-def run_partitions(days) -> None:
-    """Execute flights_daily_pipeline in local mode for ``days``, tagged as the partition set tags its runs."""
-    from dagster import DagsterInstance, execute_pipeline
-
-    from flights_etl.partitions import flights_daily_partition_set
-    from flights_etl.pipelines.flights_daily import flights_daily_pipeline
-
-    quiet = {"console": {"config": {"log_level": "ERROR"}}}
-    with DagsterInstance.get() as instance:
-        for day in days:
-            partition = flights_daily_partition_set.get_partition(day)
-            result = execute_pipeline(
-                flights_daily_pipeline,
-                run_config={**flights_daily_partition_set.run_config_for_partition(partition), "loggers": quiet},
-                mode="local",
-                tags=flights_daily_partition_set.tags_for_partition(partition),
-                instance=instance,
-                raise_on_error=False,
-            )
-            if not result.success:
-                raise SystemExit(f"partition {day} failed")
 
 
 def median_ms(values) -> float:
@@ -129,7 +90,7 @@ def median_ms(values) -> float:
 def measure(workdir: str, repeats: int) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from flights_etl.dagit_stack import DagitStack
+    from flights_etl.dagit_tools.stack import DagitStack
     from tests.ui.browser import launch_browser
     from tests.ui.dagit import free_port, partitions_url, show_per_step_status, wait_matrix_loaded
 
@@ -202,15 +163,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", default=os.path.join(PROJECT_ROOT, "test-artifacts", "bench_dagit_ui"))
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=4, help="processes building the history without flights-etl backfill")
     parser.add_argument("--history-only", action="store_true")
-    parser.add_argument("--run-partitions", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.run_partitions:
-        return run_partitions(args.run_partitions)
     workdir = os.path.abspath(args.workdir)
     os.makedirs(workdir, exist_ok=True)
-    build_history(workdir, args.workers)
+    build_history(workdir)
     if args.history_only:
         return
     print(f"load average before measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

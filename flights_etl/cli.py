@@ -3,21 +3,31 @@ import json
 import os
 import sys
 import time
-from datetime import date
 
 import click
 
-from flights_etl.landing_paths import LANDING_DIR_ENV, default_landing_dir
-from flights_etl.warehouse.connection import WAREHOUSE_ENV, default_warehouse_path
+from flights_etl.contract.paths import LANDING_DIR_ENV, default_landing_dir
+from flights_etl.dates import parse_day, parse_month
+
+WAREHOUSE_ENV = "FLIGHTS_WAREHOUSE"
 
 
 def _parse_day(_ctx, param, value):
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param=param) from None
+        return parse_day(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param=param) from None
+
+
+def _parse_month(_ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_month(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param=param) from None
 
 
 @click.group()
@@ -38,7 +48,7 @@ def main():
 )
 def land(start, end, landing_dir):
     """Write the daily flights/ and weather/ files for a date range from the packaged data."""
-    from flights_etl.landing import land_days
+    from flights_etl.upstream.land import land_days
 
     target = landing_dir or default_landing_dir()
     try:
@@ -52,15 +62,33 @@ def land(start, end, landing_dir):
 
 
 @main.command()
-@click.option("--warehouse", default=None, help=f"DuckDB file. Default: ${WAREHOUSE_ENV}, else data/warehouse.duckdb.")
-@click.option("--top", default=5, show_default=True, help="How many carriers to list.")
-def summary(warehouse, top):
-    """Print rows per day and the most delayed carriers."""
-    from flights_etl.summary import warehouse_summary
-    from flights_etl.warehouse import connect
+@click.option(
+    "--warehouse",
+    default=None,
+    help=f"DuckDB file or postgresql:// URL. Default: ${WAREHOUSE_ENV}, else data/warehouse.duckdb.",
+)
+@click.option("--from", "start", callback=_parse_day, help="First day (included), YYYY-MM-DD. Default: all days.")
+@click.option("--to", "end", callback=_parse_day, help="Last day (included), YYYY-MM-DD.")
+@click.option("--month", callback=_parse_month, help="Show this month's monthly_report (YYYY-MM) instead.")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(min=1), help="How many carriers to list.")
+def summary(warehouse, start, end, month, top):
+    """Rows per day over a range with their total and the most delayed carriers, or a month's report.
 
-    with connect(warehouse or default_warehouse_path()) as connection:
-        click.echo(warehouse_summary(connection, top=top))
+    Reads the warehouse read-only; never creates or changes anything.
+    """
+    from flights_etl.warehouse import WarehouseError, default_location, open_warehouse
+    from flights_etl.warehouse.summary import month_report_text, range_summary
+
+    if bool(start) != bool(end):
+        raise click.UsageError("Give both --from and --to, or neither.")
+    if start and end < start:
+        raise click.UsageError(f"--to {end} is before --from {start}")
+    try:
+        store = open_warehouse(warehouse or default_location())
+        text = month_report_text(store, month) if month else range_summary(store, start, end, top=top)
+    except WarehouseError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(text)
 
 
 PARTITION_SET_HELP = "flights_daily_partition_set or flights_monthly_partition_set."
@@ -78,9 +106,16 @@ def _partition_set(name):
 def _instance():
     from dagster import DagsterInstance
 
-    if not os.environ.get("DAGSTER_HOME"):
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
         raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance (make sets .dagster_home).")
-    return DagsterInstance.get()
+    if not os.path.isdir(home):
+        raise click.UsageError(f"DAGSTER_HOME={home} is not a directory: create it, or point DAGSTER_HOME at the instance.")
+    try:
+        return DagsterInstance.get()
+    except Exception as error:  # a broken dagster.yaml, an unreachable instance database, ...
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise click.ClickException(f"cannot open the Dagster instance in {home}: {first}") from None
 
 
 @main.command()
@@ -184,7 +219,10 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
 @click.option("--partition-set", "partition_set_name", default="flights_daily_partition_set", show_default=True,
               help=PARTITION_SET_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document for scripts.")
-@click.option("--list/--no-list", "show_list", default=True, show_default=True, help="List every partition.")
+@click.option("--list/--no-list", "show_list", default=False, show_default=True,
+              help="List every partition (the latest run's status, run id, end time, rows).")
+@click.option("--from", "start", help="List the partitions from this one (included); implies --list.")
+@click.option("--to", "end", help="List the partitions up to this one (included); implies --list.")
 @click.option(
     "--wait",
     "wait_s",
@@ -195,8 +233,9 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     help="First wait (up to this many seconds, default 600) until no partition's latest run is still "
     "queued or running: `dagster pipeline backfill` can return before its last runs finish.",
 )
-def status(partition_set_name, as_json, show_list, wait_s):
-    """Latest run of every partition: status, run id, end time, rows loaded; missing ones; a calendar."""
+def status(partition_set_name, as_json, show_list, start, end, wait_s):
+    """A calendar of the latest run of every partition and the counts; with --list or a range, one line
+    per partition: status, run id, end time, rows loaded."""
     from tabulate import tabulate
 
     from flights_etl.backfill.status import (
@@ -220,10 +259,16 @@ def status(partition_set_name, as_json, show_list, wait_s):
     if as_json:
         click.echo(json.dumps(as_json_document(partition_set_name, statuses), indent=2))
         return
-    if show_list:
+    if show_list or start or end:
+        names = [s.partition for s in statuses]
+        for bound, value in (("--from", start), ("--to", end)):
+            if value is not None and value not in names:
+                raise click.UsageError(f"{bound} {value} is not a partition of {partition_set_name}")
+        first = names.index(start) if start else 0
+        last = names.index(end) if end else len(names) - 1
         rows = [
             (s.partition, s.status, (s.run_id or "")[:8], s.end_time or "", "" if s.rows is None else s.rows)
-            for s in statuses
+            for s in statuses[first : last + 1]
         ]
         click.echo(tabulate(rows, headers=["partition", "latest run", "run id", "ended (UTC)", "rows"]))
         click.echo("")

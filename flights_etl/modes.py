@@ -1,20 +1,30 @@
 """Resources per environment, merged into the modes both pipelines offer."""
-from dagster import ModeDefinition, fs_io_manager, mem_io_manager
+from dagster import ModeDefinition, mem_io_manager
 from dagster_slack import slack_resource
 
 from flights_etl.resources.landing import landing_resource
 from flights_etl.resources.notifier import log_notifier, slack_notifier
+from flights_etl.resources.partition import daily_partition_resource, monthly_partition_resource
+from flights_etl.resources.step_outputs import step_outputs_io_manager
 from flights_etl.resources.warehouse import explicit_warehouse_resource, warehouse_resource
 
+# The run's partition: each pipeline requires one of the two, filled in by its partition set.
+PARTITION_RESOURCES = {
+    "daily_partition": daily_partition_resource,
+    "monthly_partition": monthly_partition_resource,
+}
+
 LOCAL_RESOURCES = {
+    **PARTITION_RESOURCES,
     "warehouse": warehouse_resource,
     "landing": landing_resource,
     "notifier": log_notifier,
-    # Step outputs are pickled under $DAGSTER_HOME/storage so Dagit can re-execute from failure.
-    "io_manager": fs_io_manager,
+    # Small step outputs that Dagit can re-execute from failure (landing frames are re-read, not pickled).
+    "io_manager": step_outputs_io_manager,
 }
 
 TEST_RESOURCES = {
+    **PARTITION_RESOURCES,
     "warehouse": explicit_warehouse_resource,
     "landing": landing_resource,
     "notifier": log_notifier,
@@ -31,12 +41,13 @@ MODES = [
     ModeDefinition(
         name="local",
         resource_defs=LOCAL_RESOURCES,
-        description="Default: DuckDB file at $FLIGHTS_WAREHOUSE or data/warehouse.duckdb, notifications to the log.",
+        description="Default: the warehouse at $FLIGHTS_WAREHOUSE (DuckDB file or PostgreSQL URL) or "
+        "data/warehouse.duckdb, notifications to the log.",
     ),
     ModeDefinition(
         name="test",
         resource_defs=TEST_RESOURCES,
-        description="For tests: warehouse and landing paths must be given (temp dirs); outputs kept in memory.",
+        description="For tests: the warehouse must be given (config or $FLIGHTS_WAREHOUSE); outputs kept in memory.",
     ),
     ModeDefinition(
         name="prod",

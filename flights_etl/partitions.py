@@ -1,6 +1,8 @@
 """Partition sets: every day and every month of the data, each mapped to its pipeline's run config.
 
-Daily partitions are named ``YYYY-MM-DD``; monthly partitions ``YYYY-MM``.
+Daily partitions are named ``YYYY-MM-DD``; monthly partitions ``YYYY-MM``. A run's partition is
+given once, as the config of its partition resource (``resources.daily_partition.config.date``
+or ``resources.monthly_partition.config.month``), which every solid of the run reads.
 To run on live data instead of the packaged 2013 files, set ``LAST_DAY = None``:
 the sets then reach up to yesterday (and last month) at the time they are evaluated.
 """
@@ -10,13 +12,10 @@ from typing import List, Optional
 import pendulum
 from dagster import Partition, PartitionSetDefinition
 
+from flights_etl.dates import days_between, month_end, months_between
+
 FIRST_DAY = date(2013, 1, 1)
 LAST_DAY: Optional[date] = date(2013, 12, 31)
-
-# Solids of flights_daily_pipeline that need the partition date in their config.
-DAILY_DATE_SOLIDS = ("read_flights", "read_weather", "load_partition")
-# Solids of flights_monthly_pipeline that need the partition month in their config.
-MONTHLY_MONTH_SOLIDS = ("check_month_loaded", "build_monthly_report")
 
 
 def last_complete_day(current_time: Optional[datetime]) -> date:
@@ -28,23 +27,14 @@ def last_complete_day(current_time: Optional[datetime]) -> date:
 
 
 def daily_partitions(current_time: Optional[datetime] = None) -> List[Partition]:
-    last = last_complete_day(current_time)
-    return [
-        Partition(name=(FIRST_DAY + timedelta(days=offset)).isoformat(), value=FIRST_DAY + timedelta(days=offset))
-        for offset in range((last - FIRST_DAY).days + 1)
-    ]
+    return [Partition(name=day.isoformat(), value=day) for day in days_between(FIRST_DAY, last_complete_day(current_time))]
 
 
 def monthly_partitions(current_time: Optional[datetime] = None) -> List[Partition]:
     last = last_complete_day(current_time)
-    months = []
-    month = FIRST_DAY.replace(day=1)
-    while month <= last:
-        month_last_day = date(month.year + month.month // 12, month.month % 12 + 1, 1) - timedelta(days=1)
-        if month_last_day <= last:  # only whole months
-            months.append(Partition(name=f"{month:%Y-%m}", value=month))
-        month = month_last_day + timedelta(days=1)
-    return months
+    return [  # only whole months
+        Partition(name=f"{month:%Y-%m}", value=month) for month in months_between(FIRST_DAY, last) if month_end(month) <= last
+    ]
 
 
 # Keep the console of a backfill readable: step-level DEBUG events stay in the event log and Dagit.
@@ -52,19 +42,13 @@ CONSOLE_LOGGING = {"console": {"config": {"log_level": "INFO"}}}
 
 
 def daily_run_config(partition: Partition) -> dict:
-    """Run config of flights_daily_pipeline for one day: the date goes to every solid that needs it."""
-    return {
-        "solids": {solid: {"config": {"date": partition.name}} for solid in DAILY_DATE_SOLIDS},
-        "loggers": CONSOLE_LOGGING,
-    }
+    """Run config of flights_daily_pipeline for one day: the day, once, for every solid."""
+    return {"resources": {"daily_partition": {"config": {"date": partition.name}}}, "loggers": CONSOLE_LOGGING}
 
 
 def monthly_run_config(partition: Partition) -> dict:
     """Run config of flights_monthly_pipeline for one month."""
-    return {
-        "solids": {solid: {"config": {"month": partition.name}} for solid in MONTHLY_MONTH_SOLIDS},
-        "loggers": CONSOLE_LOGGING,
-    }
+    return {"resources": {"monthly_partition": {"config": {"month": partition.name}}}, "loggers": CONSOLE_LOGGING}
 
 
 def daily_tags(partition: Partition) -> dict:

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from dagster import DagsterInstance
 
-from flights_etl.landing import land_days
+from flights_etl.upstream.land import land_days
 
 # Days landed once per test session; tests copy what they change.
 LANDED_FROM = date(2013, 1, 1)
@@ -48,6 +48,6 @@ def instance(tmp_path):
 @pytest.fixture
 def resources_config(warehouse_path, landing_dir):
     return {
-        "warehouse": {"config": {"path": warehouse_path, "lock_timeout_s": 10.0}},
+        "warehouse": {"config": {"location": warehouse_path, "lock_timeout_s": 10.0}},
         "landing": {"config": {"dir": landing_dir}},
     }

@@ -11,9 +11,10 @@ from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
 def _run_partition(pipeline, partition_set, name: str, resources_config, instance):
     """Execute ``pipeline`` in the test mode with the partition set's run config and tags for ``name``."""
     partition = partition_set.get_partition(name)
+    run_config = partition_set.run_config_for_partition(partition)
     return execute_pipeline(
         pipeline,
-        run_config={**partition_set.run_config_for_partition(partition), "resources": resources_config},
+        run_config={**run_config, "resources": {**run_config["resources"], **resources_config}},
         mode="test",
         instance=instance,
         tags=partition_set.tags_for_partition(partition),
@@ -40,13 +41,10 @@ def daily_run_args(day: str) -> dict:
     )
 
 
-def run_with_solid_config(pipeline, solids, field: str, value: str, resources_config, instance):
-    """Execute ``pipeline`` in the test mode with ``config.<field> = value`` for each of ``solids``
-    (what a hand-edited run config in Dagit's launchpad would hold)."""
-    run_config = {
-        "solids": {solid: {"config": {field: value}} for solid in solids},
-        "resources": resources_config,
-    }
+def run_with_run_config(pipeline, run_config: dict, resources_config, instance):
+    """Execute ``pipeline`` in the test mode with a hand-written run config (what an edited config
+    in Dagit's launchpad would hold) plus the test's resources."""
+    run_config = {**run_config, "resources": {**run_config.get("resources", {}), **resources_config}}
     return execute_pipeline(pipeline, run_config=run_config, mode="test", instance=instance, raise_on_error=False)
 
 

@@ -7,7 +7,6 @@ import functools
 import os
 import zipfile
 from datetime import date
-
 from importlib.util import find_spec
 
 import duckdb

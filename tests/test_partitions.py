@@ -28,7 +28,7 @@ def test_every_daily_partition_config_validates(mode, monkeypatch):
     for partition in flights_daily_partition_set.get_partitions():
         run_config = flights_daily_partition_set.run_config_for_partition(partition)
         validated = validate_run_config(flights_daily_pipeline, run_config, mode=mode)
-        assert validated["solids"]["read_flights"]["config"]["date"] == partition.name
+        assert validated["resources"]["daily_partition"]["config"]["date"] == partition.name
 
 
 @pytest.mark.parametrize("mode", ["local", "test", "prod"])
@@ -37,7 +37,7 @@ def test_every_monthly_partition_config_validates(mode, monkeypatch):
     for partition in flights_monthly_partition_set.get_partitions():
         run_config = flights_monthly_partition_set.run_config_for_partition(partition)
         validated = validate_run_config(flights_monthly_pipeline, run_config, mode=mode)
-        assert validated["solids"]["check_month_loaded"]["config"]["month"] == partition.name
+        assert validated["resources"]["monthly_partition"]["config"]["month"] == partition.name
 
 
 def test_partition_tags_name_the_set_and_the_partition():

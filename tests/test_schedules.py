@@ -4,7 +4,13 @@ from datetime import datetime
 import pendulum
 from dagster import build_schedule_context
 
-from flights_etl.schedules import TIMEZONE, flights_daily_schedule, flights_monthly_schedule, previous_day, previous_month
+from flights_etl.schedules import (
+    TIMEZONE,
+    flights_daily_schedule,
+    flights_monthly_schedule,
+    previous_day,
+    previous_month,
+)
 
 
 def _tick(schedule, *when):
@@ -15,7 +21,7 @@ def _tick(schedule, *when):
 def test_daily_tick_runs_the_day_before():
     result = _tick(flights_daily_schedule, 2013, 3, 2, 6)
     (request,) = result.run_requests
-    assert request.run_config["solids"]["read_flights"]["config"]["date"] == "2013-03-01"
+    assert request.run_config["resources"]["daily_partition"]["config"]["date"] == "2013-03-01"
     assert request.tags["dagster/partition"] == "2013-03-01"
     assert request.tags["dagster/partition_set"] == "flights_daily_partition_set"
     assert request.run_key == "2013-03-01"
@@ -23,7 +29,7 @@ def test_daily_tick_runs_the_day_before():
 
 def test_daily_tick_on_new_year_runs_the_last_day_of_the_year():
     (request,) = _tick(flights_daily_schedule, 2014, 1, 1, 6).run_requests
-    assert request.run_config["solids"]["load_partition"]["config"]["date"] == "2013-12-31"
+    assert request.run_config["resources"]["daily_partition"]["config"]["date"] == "2013-12-31"
 
 
 def test_daily_tick_outside_the_data_is_skipped_with_a_reason():
@@ -34,13 +40,13 @@ def test_daily_tick_outside_the_data_is_skipped_with_a_reason():
 
 def test_monthly_tick_runs_the_month_before():
     (request,) = _tick(flights_monthly_schedule, 2013, 4, 1, 7).run_requests
-    assert request.run_config["solids"]["build_monthly_report"]["config"]["month"] == "2013-03"
+    assert request.run_config["resources"]["monthly_partition"]["config"]["month"] == "2013-03"
     assert request.tags["dagster/partition_set"] == "flights_monthly_partition_set"
 
 
 def test_monthly_tick_in_january_runs_last_december():
     (request,) = _tick(flights_monthly_schedule, 2014, 1, 1, 7).run_requests
-    assert request.run_config["solids"]["check_month_loaded"]["config"]["month"] == "2013-12"
+    assert request.run_config["resources"]["monthly_partition"]["config"]["month"] == "2013-12"
 
 
 def test_selectors_are_plain_functions():

@@ -11,8 +11,10 @@ from flights_etl.solids.read_landing import read_flights, read_weather
 @pipeline(
     mode_defs=MODES,
     description="Validate one day's flights and weather, summarize them into daily_delays, "
-    "and load all three tables into DuckDB in one transaction.",
+    "and load all three tables into the warehouse in one transaction.",
     tags={"pipeline_family": "flights"},
 )
 def flights_daily_pipeline():
-    notify_complete(load_partition(build_daily_delays(read_flights(), read_weather())))
+    flights = read_flights()
+    weather = read_weather()
+    notify_complete(load_partition(flights, weather, build_daily_delays(flights, weather)))

@@ -7,10 +7,8 @@ class LogNotifier:
 
     def __init__(self, log):
         self._log = log
-        self.sent = []
 
     def send(self, message: str) -> None:
-        self.sent.append(message)
         self._log.info(f"notification: {message}")
 
 

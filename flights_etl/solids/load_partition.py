@@ -1,27 +1,25 @@
 """Load the day's flights, weather and daily_delays into the warehouse in one transaction."""
+import pandas as pd
 from dagster import Output, solid
 
-from flights_etl.solids.daily_delays import DayTables
-from flights_etl.solids.partition_config import DATE_CONFIG, partition_date
 from flights_etl.solids.reporting import partition_materialization
-from flights_etl.warehouse import replace_partitions
 
 
 @solid(
-    config_schema=DATE_CONFIG,
-    required_resource_keys={"warehouse"},
+    required_resource_keys={"warehouse", "daily_partition"},
     description="Replace the day's rows of tables flights, weather and daily_delays in one transaction (idempotent).",
 )
-def load_partition(context, tables: DayTables) -> str:
-    day = partition_date(context)
-    with context.resources.warehouse.connect() as connection:
-        inserted = replace_partitions(connection, day, tables._asdict())
+def load_partition(context, flights: pd.DataFrame, weather: pd.DataFrame, daily_delays: pd.DataFrame) -> str:
+    day = context.resources.daily_partition.day
+    inserted = context.resources.warehouse.replace_partition(
+        day, {"flights": flights, "weather": weather, "daily_delays": daily_delays}
+    )
     name = day.isoformat()
-    gap = tables.weather.empty
-    yield partition_materialization("flights", name, tables.flights)
-    yield partition_materialization("weather", name, tables.weather, weather_gap=gap)
-    yield partition_materialization("daily_delays", name, tables.daily_delays, weather_gap=gap)
-    worst = tables.daily_delays.sort_values("dep_delay_mean", ascending=False).iloc[0]
+    gap = weather.empty
+    yield partition_materialization("flights", name, flights)
+    yield partition_materialization("weather", name, weather, weather_gap=gap)
+    yield partition_materialization("daily_delays", name, daily_delays, weather_gap=gap)
+    worst = daily_delays.sort_values("dep_delay_mean", ascending=False).iloc[0]
     yield Output(
         f"{name}: {inserted['flights']} flights loaded; worst mean departure delay "
         f"{worst['carrier']} at {worst['origin']} ({worst['dep_delay_mean']:.1f} min)"

@@ -1,30 +1,24 @@
 """Build the month's ``monthly_report`` rows from the warehouse's flights."""
-from dagster import Output, solid
+from dagster import InputDefinition, Nothing, Output, solid
 
-from flights_etl.solids.month_completeness import month_end
-from flights_etl.solids.partition_config import MONTH_CONFIG, partition_month
 from flights_etl.solids.reporting import partition_materialization
-from flights_etl.transforms.monthly_report import summarize_month
-from flights_etl.warehouse import replace_partitions
+from flights_etl.transforms.monthly_report import REPORT_INPUT_COLUMNS, summarize_month
 
 
 @solid(
-    config_schema=MONTH_CONFIG,
-    required_resource_keys={"warehouse"},
+    input_defs=[InputDefinition("month_checked", Nothing)],
+    required_resource_keys={"warehouse", "monthly_partition"},
     description="Per carrier: flights, cancellations, on-time share (arrival delay <= 15 min) and mean delays.",
 )
-def build_monthly_report(context, month_checked: str) -> str:
-    start = partition_month(context)
-    with context.resources.warehouse.connect() as connection:
-        flights = connection.execute(
-            "SELECT carrier, dep_time, dep_delay, arr_delay FROM flights WHERE partition_date BETWEEN ? AND ?",
-            [start, month_end(start)],
-        ).df()
-        report = summarize_month(flights)
-        replace_partitions(connection, start, {"monthly_report": report})
-    yield partition_materialization("monthly_report", month_checked, report)
+def build_monthly_report(context) -> str:
+    month = context.resources.monthly_partition
+    warehouse = context.resources.warehouse
+    flights = warehouse.month_flights(month.start, REPORT_INPUT_COLUMNS)
+    report = summarize_month(flights)
+    warehouse.replace_month(month.start, report)
+    yield partition_materialization("monthly_report", month.name, report)
     best = report.sort_values("on_time_share", ascending=False).iloc[0]
     yield Output(
-        f"{month_checked}: {len(flights)} flights over {len(report)} carriers; "
+        f"{month.name}: {len(flights)} flights over {len(report)} carriers; "
         f"best on-time share {best['carrier']} ({best['on_time_share']:.1%})"
     )

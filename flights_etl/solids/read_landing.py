@@ -1,10 +1,9 @@
 """Read and validate the day's landing files: flights must be there, weather may have gaps."""
 import pandas as pd
-from dagster import ExpectationResult, Failure, MetadataValue, Output, solid
+from dagster import ExpectationResult, Failure, MetadataValue, Output, OutputDefinition, solid
 
-from flights_etl.schema import FLIGHTS_COLUMNS, WEATHER_COLUMNS
-from flights_etl.solids.partition_config import DATE_CONFIG, partition_date
-from flights_etl.validation import LandingFileError, read_landing_file, read_optional_landing_file
+from flights_etl.contract.validation import LandingFileError
+from flights_etl.resources.step_outputs import SOURCE_ATTR, landing_source
 
 
 def _failure(error: LandingFileError) -> Failure:
@@ -16,56 +15,48 @@ def _failure(error: LandingFileError) -> Failure:
     return Failure(description=str(error), metadata=metadata)
 
 
-@solid(
-    config_schema=DATE_CONFIG,
-    required_resource_keys={"landing"},
-    description="Read flights/<date>.csv and check it against the input contract; a bad or missing file fails the run.",
-)
-def read_flights(context) -> pd.DataFrame:
-    day = partition_date(context)
+def _read(context, dataset: str):
+    day = context.resources.daily_partition.day
     try:
-        path = context.resources.landing.file_for("flights", day)
-        flights = read_landing_file(path, FLIGHTS_COLUMNS, day)
+        frame, gap, path = context.resources.landing.read(dataset, day)
     except LandingFileError as error:
         raise _failure(error) from None
+    frame.attrs[SOURCE_ATTR] = landing_source(path, day, gap)  # lets a re-execution re-read the file
+    return frame, gap, path
+
+
+@solid(
+    required_resource_keys={"landing", "daily_partition"},
+    output_defs=[OutputDefinition(pd.DataFrame, metadata={"landing": "flights"})],
+    description="Read flights/<date>.csv and check it against the input contract; a bad or missing file fails the run.",
+)
+def read_flights(context):
+    flights, _gap, path = _read(context, "flights")
     yield ExpectationResult(
         success=True,
         label="flights_file_valid",
-        description=f"{path}: header, types and dates match the contract",
+        description=f"{path}: header, types, ranges and dates match the contract",
         metadata={"rows": len(flights), "file": MetadataValue.path(path)},
     )
-    yield Output(flights)
+    yield Output(flights, metadata={"rows": len(flights)})
 
 
 @solid(
-    config_schema=DATE_CONFIG,
-    required_resource_keys={"landing"},
+    required_resource_keys={"landing", "daily_partition"},
+    output_defs=[OutputDefinition(pd.DataFrame, metadata={"landing": "weather"})],
     description="Read weather/<date>.csv; a missing or empty file is a visible gap, not a failure.",
 )
-def read_weather(context) -> pd.DataFrame:
-    day = partition_date(context)
-    try:
-        path = context.resources.landing.file_for("weather", day)
-        weather, gap = read_optional_landing_file(path, WEATHER_COLUMNS, day)
-    except LandingFileError as error:
-        raise _failure(error) from None
+def read_weather(context):
+    weather, gap, path = _read(context, "weather")
     if gap:
         context.log.warning(
-            f"Weather gap: {path} {gap}; flights of {day} load without weather and "
-            "daily_delays leaves its weather columns empty."
+            f"Weather gap: {path} {gap}; flights of {context.resources.daily_partition.name} load without "
+            "weather and daily_delays leaves its weather columns empty."
         )
-        yield ExpectationResult(
-            success=False,
-            label="weather_file_present",
-            description=f"{path} {gap}",
-            metadata={"file": MetadataValue.path(path), "weather_gap": True},
-        )
-        yield Output(weather, metadata={"rows": 0, "weather_gap": True})
-        return
     yield ExpectationResult(
-        success=True,
+        success=gap is None,
         label="weather_file_present",
-        description=f"{path}: header, types and dates match the contract",
-        metadata={"rows": len(weather), "file": MetadataValue.path(path)},
+        description=f"{path} {gap}" if gap else f"{path}: header, types, ranges and dates match the contract",
+        metadata={"rows": len(weather), "file": MetadataValue.path(path), "weather_gap": gap is not None},
     )
-    yield Output(weather, metadata={"rows": len(weather), "weather_gap": False})
+    yield Output(weather, metadata={"rows": len(weather), "weather_gap": gap is not None})

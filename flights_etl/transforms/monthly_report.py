@@ -2,6 +2,7 @@
 import pandas as pd
 
 ON_TIME_MINUTES = 15
+REPORT_INPUT_COLUMNS = ("carrier", "dep_time", "dep_delay", "arr_delay")  # what summarize_month reads
 
 
 def summarize_month(flights: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,30 @@
-"""The DuckDB warehouse: connections that wait on the file lock, table definitions, partition writes."""
-from flights_etl.warehouse.connection import WarehouseLockTimeout, connect
-from flights_etl.warehouse.partitions import replace_partitions, transaction
-from flights_etl.warehouse.tables import TABLES, ensure_tables
+"""The warehouse: one interface (``Warehouse``), a DuckDB file by default or PostgreSQL for shared deployments."""
+import os
 
-__all__ = ["connect", "WarehouseLockTimeout", "replace_partitions", "transaction", "TABLES", "ensure_tables"]
+from flights_etl.warehouse.base import RowsOfAnotherDay, Warehouse, WarehouseError
+from flights_etl.warehouse.duckdb_backend import DEFAULT_LOCK_TIMEOUT_S, DuckDBWarehouse, WarehouseLockTimeout
+
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+WAREHOUSE_ENV = "FLIGHTS_WAREHOUSE"
+
+
+def default_location() -> str:
+    """``$FLIGHTS_WAREHOUSE``, else ``data/warehouse.duckdb`` (read at call time)."""
+    return os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+
+
+def open_warehouse(location: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Warehouse:
+    """The warehouse at ``location``: a DuckDB file path."""
+    return DuckDBWarehouse(location, lock_timeout_s=lock_timeout_s)
+
+
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT_S",
+    "RowsOfAnotherDay",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseLockTimeout",
+    "WAREHOUSE_ENV",
+    "default_location",
+    "open_warehouse",
+]

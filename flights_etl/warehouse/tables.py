@@ -1,44 +1,44 @@
-"""Table definitions of the warehouse, and the DDL that creates them when missing."""
+"""The warehouse's four tables: columns, logical types and partition keys, for every backend."""
 from typing import Dict, Tuple
 
-import duckdb
+from flights_etl.contract.schema import FLIGHTS_COLUMNS, WEATHER_COLUMNS, Column
 
-from flights_etl.schema import FLIGHTS_COLUMNS, PARTITION_COLUMN, WEATHER_COLUMNS, Column
+PARTITION_COLUMN = "partition_date"  # the day a row of flights, weather or daily_delays was loaded for
 
 
 def _source_table(columns: Tuple[Column, ...]) -> Tuple[Tuple[str, str], ...]:
-    return tuple((column.name, column.sql_type) for column in columns) + ((PARTITION_COLUMN, "DATE"),)
+    return tuple((column.name, column.kind) for column in columns) + ((PARTITION_COLUMN, "date"),)
 
 
-# table name -> ((column, SQL type), ...); each table is partitioned by its first key column below.
+# table name -> ((column, logical type), ...); logical types: int, float, str, timestamp, date.
 TABLES: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "flights": _source_table(FLIGHTS_COLUMNS),
     "weather": _source_table(WEATHER_COLUMNS),
     "daily_delays": (
-        (PARTITION_COLUMN, "DATE"),
-        ("origin", "VARCHAR"),
-        ("carrier", "VARCHAR"),
-        ("flights", "BIGINT"),
-        ("cancelled", "BIGINT"),
-        ("dep_delay_mean", "DOUBLE"),
-        ("dep_delay_p95", "DOUBLE"),
-        ("arr_delay_mean", "DOUBLE"),
-        ("arr_delay_p95", "DOUBLE"),
-        ("weather_hours", "BIGINT"),
-        ("precip_total", "DOUBLE"),
-        ("visib_min", "DOUBLE"),
-        ("wind_gust_max", "DOUBLE"),
+        (PARTITION_COLUMN, "date"),
+        ("origin", "str"),
+        ("carrier", "str"),
+        ("flights", "int"),
+        ("cancelled", "int"),
+        ("dep_delay_mean", "float"),
+        ("dep_delay_p95", "float"),
+        ("arr_delay_mean", "float"),
+        ("arr_delay_p95", "float"),
+        ("weather_hours", "int"),
+        ("precip_total", "float"),
+        ("visib_min", "float"),
+        ("wind_gust_max", "float"),
     ),
     "monthly_report": (
-        ("month_start", "DATE"),
-        ("carrier", "VARCHAR"),
-        ("flights", "BIGINT"),
-        ("cancelled", "BIGINT"),
-        ("arrived", "BIGINT"),
-        ("on_time", "BIGINT"),
-        ("on_time_share", "DOUBLE"),
-        ("dep_delay_mean", "DOUBLE"),
-        ("arr_delay_mean", "DOUBLE"),
+        ("month_start", "date"),
+        ("carrier", "str"),
+        ("flights", "int"),
+        ("cancelled", "int"),
+        ("arrived", "int"),
+        ("on_time", "int"),
+        ("on_time_share", "float"),
+        ("dep_delay_mean", "float"),
+        ("arr_delay_mean", "float"),
     ),
 }
 
@@ -50,12 +50,16 @@ PARTITION_KEYS: Dict[str, str] = {
     "monthly_report": "month_start",
 }
 
+DAILY_TABLES = ("flights", "weather", "daily_delays")
+
 
 def column_names(table: str) -> Tuple[str, ...]:
     return tuple(name for name, _ in TABLES[table])
 
 
-def ensure_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    for table, columns in TABLES.items():
-        body = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+def create_statements(sql_types: Dict[str, str]) -> Tuple[str, ...]:
+    """``CREATE TABLE IF NOT EXISTS`` for every table, with a backend's names for the logical types."""
+    return tuple(
+        f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{name} {sql_types[kind]}' for name, kind in columns)})"
+        for table, columns in TABLES.items()
+    )

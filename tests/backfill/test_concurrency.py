@@ -9,9 +9,18 @@ import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter
-from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env, start_flights_etl, start_stock_backfill
+from tests.backfill.cli_helpers import (
+    BIN,
+    PROJECT_ROOT,
+    flights_etl,
+    instance_env,
+    start_flights_etl,
+    start_stock_backfill,
+)
 from tests.helpers import read_table
 from tests.raw_data import flights_on
+
+pytestmark = pytest.mark.slow
 
 SET = ["--partition-set", "flights_daily_partition_set"]
 FINISHED = {PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED}
@@ -59,6 +68,19 @@ def _failures(home):
 def _error_text(event) -> str:
     error = getattr(event.dagster_event.event_specific_data, "error", None)
     return error.to_string() if error else event.message
+
+
+def _event_journeys(home, runs):
+    """Each run's run-level events in order (enqueued, dequeued, starting, start, success, ...)."""
+    with DagsterInstance.from_config(home) as instance:
+        return {
+            run.run_id: [
+                event.dagster_event.event_type_value
+                for event in instance.all_logs(run.run_id)
+                if event.dagster_event and event.dagster_event.event_type_value.startswith("PIPELINE_")
+            ]
+            for run in runs
+        }
 
 
 def _wait_for_runs(home, timeout=60):
@@ -109,13 +131,19 @@ def test_queued_runs_through_the_daemon_while_a_cli_backfill_runs(tmp_path, land
         ours = start_flights_etl(env, "backfill", *SET, "--from", "2013-01-01", "--to", "2013-01-06")
         assert ours.wait(timeout=300) == 0, ours.stdout.read()
         assert stock.wait(timeout=300) == 0, stock.stdout.read()
-        queued = [run for run in _runs(env["DAGSTER_HOME"]) if run.tags.get("dagster/partition") >= "2013-01-03"]
         runs = _wait_all_finished(env["DAGSTER_HOME"], expected_runs=6 + 6)
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=30)
     assert {run.status for run in runs} == {PipelineRunStatus.SUCCESS}
-    assert queued  # the stock backfill's runs went through the queue
+    # The stock backfill's six runs were enqueued, then started by the daemon; ours never queue.
+    journeys = _event_journeys(env["DAGSTER_HOME"], runs)
+    [stock_backfill] = {run.tags["dagster/backfill"] for run in runs if run.tags["dagster/partition"] == "2013-01-08"}
+    stock = {run.run_id: journeys[run.run_id] for run in runs if run.tags["dagster/backfill"] == stock_backfill}
+    assert len(stock) == 6, journeys
+    for steps in stock.values():
+        assert steps[:2] == ["PIPELINE_ENQUEUED", "PIPELINE_DEQUEUED"] and "PIPELINE_START" in steps, steps
+    assert all("PIPELINE_ENQUEUED" not in steps for run_id, steps in journeys.items() if run_id not in stock)
     _assert_warehouse_exact(warehouse_path, _days("2013-01-01", "2013-01-08"))
 
 

@@ -5,10 +5,13 @@ together can collide on the ``snapshots`` table (seen in CI with two overlapping
 """
 import multiprocessing
 
+import pytest
 from dagster import DagsterInstance
 
 from flights_etl.backfill import dagster_internals as internals
 from tests.helpers import daily_run_args
+
+pytestmark = pytest.mark.slow
 
 PROCESSES = 6
 ATTEMPTS = 5  # fresh instances, so each attempt races on a snapshot no one has stored yet

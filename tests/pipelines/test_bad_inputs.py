@@ -5,14 +5,13 @@ from datetime import date
 
 import pytest
 
-from flights_etl.partitions import DAILY_DATE_SOLIDS
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 from tests.helpers import (
     assert_same_snapshot,
     failure_message,
     read_table,
     run_daily,
-    run_with_solid_config,
+    run_with_run_config,
     snapshot,
 )
 from tests.raw_data import flights_on
@@ -126,14 +125,15 @@ def test_bad_weather_file_fails_naming_line_and_column(landing_dir, resources_co
     assert path in message and "line 4" in message and "column 'precip'" in message
 
 
-def test_a_date_that_is_not_a_date_is_a_config_error(resources_config, instance):
-    result = run_with_solid_config(
-        flights_daily_pipeline, DAILY_DATE_SOLIDS, "date", "2013-02-30", resources_config, instance
-    )
+@pytest.mark.parametrize("text", ["2013-02-30", "2013-W10-1", "20130301", "2013-3-1"])
+def test_a_date_that_is_not_a_date_is_a_config_error(text, resources_config, instance, warehouse_path):
+    run_config = {"resources": {"daily_partition": {"config": {"date": text}}}}
+    result = run_with_run_config(flights_daily_pipeline, run_config, resources_config, instance)
     assert not result.success
     message = failure_message(result)
-    assert "Invalid run config at solids.read_flights.config.date" in message
-    assert "'2013-02-30' is not a real date in YYYY-MM-DD form" in message
+    assert "Invalid run config at resources.daily_partition.config.date" in message
+    assert f"{text!r} is not a real date in YYYY-MM-DD form" in message
+    assert not os.path.exists(warehouse_path)  # nothing written
 
 
 def test_a_landing_directory_that_does_not_exist(resources_config, instance, tmp_path, warehouse_path):

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from flights_etl.partitions import MONTHLY_MONTH_SOLIDS, flights_daily_partition_set
+from flights_etl.partitions import flights_daily_partition_set
 from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
 from tests.helpers import (
     assert_same_snapshot,
@@ -10,7 +10,7 @@ from tests.helpers import (
     read_table,
     run_daily,
     run_monthly,
-    run_with_solid_config,
+    run_with_run_config,
     snapshot,
 )
 from tests.raw_data import expected_monthly_report
@@ -52,12 +52,15 @@ def test_a_month_with_missing_days_fails_naming_them(resources_config, instance,
     message = failure_message(result)
     assert "Month 2013-01 is missing 28 of 31 daily partitions" in message
     assert "2013-01-03, 2013-01-04" in message
-    assert "--from 2013-01-03 --to 2013-01-30" in message
+    suggestion = "flights-etl backfill --partition-set flights_daily_partition_set --from 2013-01-03 --to 2013-01-30"
+    assert suggestion + " --only missing,failed" in message
     assert read_table(warehouse_path, "SELECT count(*) AS n FROM monthly_report").n[0] == 0
 
 
 def test_an_invalid_month_is_a_config_error(resources_config, instance):
-    result = run_with_solid_config(
-        flights_monthly_pipeline, MONTHLY_MONTH_SOLIDS, "month", "2013-13", resources_config, instance
-    )
-    assert "'2013-13' is not a month in YYYY-MM form" in failure_message(result)
+    run_config = {"resources": {"monthly_partition": {"config": {"month": "2013-13"}}}}
+    result = run_with_run_config(flights_monthly_pipeline, run_config, resources_config, instance)
+    assert not result.success
+    message = failure_message(result)
+    assert "Invalid run config at resources.monthly_partition.config.month" in message
+    assert "'2013-13' is not a month in YYYY-MM form" in message

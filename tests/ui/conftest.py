@@ -9,10 +9,16 @@ import os
 import pytest
 from playwright.sync_api import sync_playwright
 
-from flights_etl.dagit_stack import DagitStack
-from tests.ui.browser import launch_browser, record, save_screenshot
+from flights_etl.dagit_tools.stack import DagitStack
 from tests.backfill.cli_helpers import PROJECT_ROOT
+from tests.ui.browser import launch_browser, record, save_screenshot
 from tests.ui.dagit import free_port
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/ui/" in str(item.fspath):
+            item.add_marker(pytest.mark.ui)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Stock dagit 0.15.10 under uvicorn's default `websockets` answers the handshake with the subprotocol
 'GraphQLWS.PROTOCOL'; the browser drops the socket and the run page never updates. flights-dagit
-serves the socket with wsproto (flights_etl/dagit_server.py).
+serves the socket with wsproto (flights_etl/dagit_tools/server.py).
 """
 import json
 import socket

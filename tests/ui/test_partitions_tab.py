@@ -3,7 +3,13 @@ from datetime import date, timedelta
 
 from tests.ui.bad_files import break_flights_file
 from tests.ui.dagit import (
-    cli_backfill, focus_matrix, matrix_columns, matrix_row_labels, partition_counts, partitions_url, show_per_step_status,
+    cli_backfill,
+    focus_matrix,
+    matrix_columns,
+    matrix_row_labels,
+    partition_counts,
+    partitions_url,
+    show_per_step_status,
     wait_matrix_loaded,
 )
 

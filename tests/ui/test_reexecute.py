@@ -7,8 +7,16 @@ from tests.helpers import read_table
 from tests.raw_data import flights_on
 from tests.ui.bad_files import break_flights_file
 from tests.ui.dagit import (
-    RUN_ID, cli_backfill, focus_matrix, matrix_columns, partitions_url, runs, show_per_step_status,
-    step_starts, wait_matrix_loaded, wait_runs_done,
+    RUN_ID,
+    cli_backfill,
+    focus_matrix,
+    matrix_columns,
+    partitions_url,
+    runs,
+    show_per_step_status,
+    step_starts,
+    wait_matrix_loaded,
+    wait_runs_done,
 )
 
 DAYS = ["2013-01-09", "2013-01-10", "2013-01-11"]

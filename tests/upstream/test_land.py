@@ -34,3 +34,14 @@ def test_land_rejects_a_reversed_range(tmp_path):
     )
     assert result.returncode != 0
     assert "--end 2013-01-01 is before --start 2013-02-01" in result.stderr
+
+
+def test_land_for_a_range_without_data_fails_and_lands_nothing(tmp_path):
+    result = subprocess.run(
+        [os.path.join(BIN, "flights-etl"), "land", "--start", "2014-01-01", "--end", "2014-01-31",
+         "--landing-dir", str(tmp_path / "landing")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert "the packaged data has no flights from 2014-01-01 to 2014-01-31 (it covers 2013-01-01 .. 2013-12-31)" in result.stderr
+    assert not os.path.exists(tmp_path / "landing")

@@ -2,7 +2,8 @@
 import os
 from datetime import date
 
-DATASETS = ("flights", "weather")
+from flights_etl.contract.schema import DATASETS
+
 DEFAULT_LANDING_DIR = "data/landing"
 LANDING_DIR_ENV = "FLIGHTS_LANDING_DIR"
 
@@ -14,5 +15,5 @@ def default_landing_dir() -> str:
 
 def landing_file(landing_dir: str, dataset: str, day: date) -> str:
     if dataset not in DATASETS:
-        raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}")
+        raise ValueError(f"Unknown dataset {dataset!r}; expected one of {tuple(DATASETS)}")
     return os.path.join(landing_dir, dataset, f"{day.isoformat()}.csv")

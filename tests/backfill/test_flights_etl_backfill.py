@@ -12,6 +12,8 @@ from tests.backfill.cli_helpers import flights_etl, instance_env
 from tests.helpers import read_table
 from tests.raw_data import flights_on
 
+pytestmark = pytest.mark.slow
+
 SET = ["--partition-set", "flights_daily_partition_set"]
 BAD_DAY = "2013-01-03"
 
@@ -102,10 +104,14 @@ def test_status_reports_latest_runs_missing_days_and_rows(env, landing_dir, ware
     assert by_name[BAD_DAY]["status"] == "FAILURE" and by_name[BAD_DAY]["rows"] is None
     assert by_name["2013-01-02"]["run_id"] and by_name["2013-01-02"]["end_time"].startswith("20")
 
-    text = flights_etl(env, "status", *SET).stdout
+    text = flights_etl(env, "status", *SET).stdout  # by default: the calendar and the counts
     assert "2013-01 ##x#" + "." * 27 + "\n" in text
     assert "FAILURE: 1  MISSING: 361  SUCCESS: 3" in text
-    assert re.search(r"^2013-01-02\s+SUCCESS\s+\w{8}\s+\S+\s+943$", text, re.M)
+    assert "2013-01-02 " not in text and len(text.splitlines()) < 25
+
+    listed = flights_etl(env, "status", *SET, "--from", "2013-01-01", "--to", "2013-01-06").stdout
+    assert re.search(r"^2013-01-02\s+SUCCESS\s+\w{8}\s+\S+\s+943$", listed, re.M)
+    assert re.search(r"^2013-01-06\s+MISSING\s*$", listed, re.M) and "2013-01-07" not in listed.split("legend")[0]
 
 
 def test_bad_requests_are_usage_errors(env):

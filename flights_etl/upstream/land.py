@@ -1,19 +1,14 @@
 """Simulate the upstream drop: write the daily landing files for a date range from the packaged data."""
 import os
 import tempfile
-from datetime import date, timedelta
-from typing import Dict, Iterator
+from datetime import date
+from typing import Dict
 
 import pandas as pd
 
-from flights_etl.landing_paths import DATASETS, landing_file
-from flights_etl.source_data import read_source_table
-
-
-def days_between(start: date, end: date) -> Iterator[date]:
-    """Every day from ``start`` to ``end``, both included."""
-    for offset in range((end - start).days + 1):
-        yield start + timedelta(days=offset)
+from flights_etl.contract.paths import landing_file
+from flights_etl.contract.schema import DATASETS
+from flights_etl.upstream.source_data import read_source_table
 
 
 def land_days(landing_dir: str, start: date, end: date) -> Dict[str, int]:
@@ -21,7 +16,8 @@ def land_days(landing_dir: str, start: date, end: date) -> Dict[str, int]:
 
     A day with no source rows (the packaged weather has none for 2013-12-31) gets no
     file, exactly like a real upstream gap. Each file is written to a temporary name
-    and renamed, so a reader never sees half a file.
+    and renamed, so a reader never sees half a file. A range with no flights at all is
+    an error: nothing would land.
     """
     if end < start:
         raise ValueError(f"--end {end} is before --start {start}")
@@ -32,6 +28,9 @@ def land_days(landing_dir: str, start: date, end: date) -> Dict[str, int]:
             table[["year", "month", "day"]].astype(int), errors="raise"
         ).dt.date
         in_range = table[(day_of_row >= start) & (day_of_row <= end)]
+        if dataset == "flights" and in_range.empty:
+            first, last = day_of_row.min(), day_of_row.max()
+            raise ValueError(f"the packaged data has no flights from {start} to {end} (it covers {first} .. {last})")
         groups = in_range.groupby(day_of_row[in_range.index], sort=True)
         os.makedirs(os.path.join(landing_dir, dataset), exist_ok=True)
         count = 0

@@ -3,7 +3,7 @@
 Dagit serves the UI; the daemon turns Dagit backfills into runs and ticks the schedules.
 Each runs in its own process group because both spawn ``dagster api grpc`` children that
 outlive a plain SIGTERM of their parent: stopping kills the whole group.
-``python -m flights_etl.dagit_stack`` (``make dagit``) runs both until Ctrl-C.
+``python -m flights_etl.dagit_tools.stack`` (``make dagit``) runs both until Ctrl-C.
 """
 import argparse
 import os

@@ -5,11 +5,13 @@ from datetime import date
 
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
-from flights_etl.backfill.dagster_internals import RunsFilter
 
+from flights_etl.backfill.dagster_internals import RunsFilter
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, instance_env, stock_backfill
 from tests.helpers import assert_same_snapshot, read_table, snapshot
 from tests.raw_data import flights_on
+
+pytestmark = pytest.mark.slow
 
 DAYS = ["2013-01-20", "2013-01-21", "2013-01-22"]
 

@@ -1,4 +1,4 @@
-"""The warehouse connection waits for DuckDB's file lock held by another process, within a bound."""
+"""DuckDB: the warehouse connection waits for DuckDB's file lock held by another process, within a bound."""
 import subprocess
 import sys
 import time
@@ -6,7 +6,7 @@ import time
 import duckdb
 import pytest
 
-from flights_etl.warehouse import WarehouseLockTimeout, connect
+from flights_etl.warehouse.duckdb_backend import WarehouseLockTimeout, connect
 
 HOLD_LOCK = """
 import sys, time, duckdb

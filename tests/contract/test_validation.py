@@ -3,10 +3,11 @@ from datetime import date
 
 import pytest
 
-from flights_etl.schema import WEATHER_COLUMNS
-from flights_etl.validation import LandingFileError, read_landing_file
+from flights_etl.contract.schema import WEATHER
+from flights_etl.contract.validation import LandingFileError, read_landing_file
 
-HEADER = ",".join(column.name for column in WEATHER_COLUMNS)
+WEATHER_COLUMNS = WEATHER  # the dataset: its columns, limits and optionality
+HEADER = ",".join(WEATHER.column_names)
 ROW = "JFK,2013,5,6,{hour},60.1,50,70,200,10.3,NA,{precip},1015,10,2013-05-06T{utc:02d}:00:00Z"
 DAY = date(2013, 5, 6)
 
@@ -83,18 +84,19 @@ def test_fast_path_returns_exactly_what_the_line_by_line_path_returns(landed_mas
 
     import pandas as pd
 
-    from flights_etl import validation
-    from flights_etl.schema import FLIGHTS_COLUMNS
+    from flights_etl.contract import validation
+    from flights_etl.contract.schema import FLIGHTS
 
     for day in (date(2013, 1, 1), date(2013, 2, 14), date(2013, 7, 4)):
-        for dataset, columns in (("flights", FLIGHTS_COLUMNS), ("weather", WEATHER_COLUMNS)):
-            path = os.path.join(landed_master, dataset, f"{day}.csv")
-            fast = validation._read_clean_file(path, columns, day)
-            assert fast is not None, path
+        for dataset in (FLIGHTS, WEATHER):
+            path = os.path.join(landed_master, dataset.name, f"{day}.csv")
+            fast = read_landing_file(path, dataset, day)
             with monkeypatch.context() as patched:
-                patched.setattr(validation, "_read_clean_file", lambda *args: None)
-                exact = read_landing_file(path, columns, day)
+                patched.setattr(validation, "_parse_fast", lambda *args: None)
+                exact = read_landing_file(path, dataset, day)
             pd.testing.assert_frame_equal(fast, exact, check_exact=True)
+            text = validation._read_text(path, dataset, None)
+            assert validation._parse_fast(text, dataset.columns) is not None, path  # a real file takes the fast path
 
 
 @pytest.mark.parametrize(
@@ -104,18 +106,17 @@ def test_fast_path_returns_exactly_what_the_line_by_line_path_returns(landed_mas
         (HEADER, ROW.format(hour=0, precip=0, utc=4) + ",", ROW.format(hour=1, precip=0, utc=5) + ","),
         (HEADER, ROW.format(hour=0, precip=0, utc=4).rsplit(",", 1)[0]),  # a short row
         (HEADER, ROW.format(hour="1.5", precip=0, utc=4)),
-        (HEADER, ROW.format(hour=0, precip=0, utc=4).replace(",5,6,", ",5,7,")),
         (HEADER,),
     ],
 )
 def test_fast_path_declines_anything_unusual(tmp_path, lines):
-    from flights_etl.validation import _read_clean_file
+    from flights_etl.contract.validation import _parse_fast
 
-    assert _read_clean_file(_write(tmp_path, *lines), WEATHER_COLUMNS, DAY) is None
+    assert _parse_fast(open(_write(tmp_path, *lines)).read(), WEATHER.columns) is None
 
 
 def test_optional_file_gaps_and_errors(tmp_path):
-    from flights_etl.validation import read_optional_landing_file
+    from flights_etl.contract.validation import read_optional_landing_file
 
     missing = str(tmp_path / "nope.csv")
     frame, gap = read_optional_landing_file(missing, WEATHER_COLUMNS, DAY)
@@ -128,3 +129,63 @@ def test_optional_file_gaps_and_errors(tmp_path):
     assert gap is None and len(frame) == 1
     with pytest.raises(LandingFileError, match="is not a number"):
         read_optional_landing_file(_write(tmp_path, HEADER, ROW.format(hour="x", precip=0, utc=5)), WEATHER_COLUMNS, DAY)
+
+
+# --- the file itself: where it is, what it is, how big --------------------------------------
+
+
+def test_a_symlink_is_refused_and_its_target_never_shown(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "weather").mkdir(parents=True)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    link = landing / "weather" / f"{DAY}.csv"
+    link.symlink_to(secret)
+    with pytest.raises(LandingFileError) as raised:
+        read_landing_file(str(link), WEATHER, DAY, landing_dir=str(landing))
+    assert "is a symbolic link: a landing file must be a regular file inside the landing directory" in str(raised.value)
+    assert "root" not in str(raised.value).replace(str(tmp_path), "")
+
+
+def test_a_file_reached_through_a_symlinked_folder_is_outside_the_landing_dir(tmp_path):
+    landing, elsewhere = tmp_path / "landing", tmp_path / "elsewhere"
+    landing.mkdir()
+    elsewhere.mkdir()
+    (landing / "weather").symlink_to(elsewhere)
+    path = elsewhere / f"{DAY}.csv"
+    path.write_text(HEADER + "\n" + ROW.format(hour=0, precip=0, utc=4) + "\n")
+    with pytest.raises(LandingFileError, match="lies outside the landing directory"):
+        read_landing_file(str(landing / "weather" / f"{DAY}.csv"), WEATHER, DAY, landing_dir=str(landing))
+
+
+def test_a_directory_in_place_of_the_file(tmp_path):
+    (tmp_path / "weather.csv").mkdir()
+    with pytest.raises(LandingFileError, match="is not a regular file"):
+        read_landing_file(str(tmp_path / "weather.csv"), WEATHER, DAY)
+
+
+def test_a_huge_file_fails_before_it_is_read(tmp_path):
+    """A 4 GiB (sparse) file is refused on its size alone: nothing is read into memory."""
+    import resource
+
+    path = tmp_path / "weather.csv"
+    with open(path, "wb") as handle:
+        handle.truncate(4 * 2**30)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(LandingFileError, match=r"is 4,294,967,296 bytes, over the limit of 1,048,576 bytes"):
+        read_landing_file(str(path), WEATHER, DAY)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KiB: well under 50 MiB
+
+
+def test_more_rows_than_a_day_can_have_fail_before_parsing(tmp_path):
+    row = ROW.format(hour=0, precip=0, utc=4)
+    path = _write(tmp_path, HEADER, *([row] * 2001))
+    with pytest.raises(LandingFileError, match=r"has 2,001 rows, over the limit of 2,000 for a day's weather file"):
+        read_landing_file(path, WEATHER, DAY)
+
+
+def test_long_values_are_echoed_only_in_part(tmp_path):
+    path = _write(tmp_path, HEADER, ROW.format(hour="9" * 500, precip=0, utc=4))
+    with pytest.raises(LandingFileError) as raised:
+        read_landing_file(path, WEATHER, DAY)
+    assert "9" * 37 + "..." in str(raised.value) and "9" * 38 not in str(raised.value)

@@ -6,8 +6,12 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from tests.backfill.cli_helpers import PROJECT_ROOT
 from tests.ui.dagit import free_port
+
+pytestmark = pytest.mark.slow
 
 
 def _process_groups() -> dict:
@@ -44,7 +48,7 @@ def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
     port = free_port()
     groups = set()
     stack = subprocess.Popen(
-        [sys.executable, "-m", "flights_etl.dagit_stack", "-w", "workspace.yaml", "-p", str(port)],
+        [sys.executable, "-m", "flights_etl.dagit_tools.stack", "-w", "workspace.yaml", "-p", str(port)],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )

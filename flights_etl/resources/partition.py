@@ -1,0 +1,76 @@
+"""The partition a run works on: one resource per pipeline, the only place its date is given.
+
+The partition sets fill in ``resources.daily_partition.config.date`` (``YYYY-MM-DD``) or
+``resources.monthly_partition.config.month`` (``YYYY-MM``); every solid reads it from here,
+so no run config can give two solids of one run different days. A value that is not a real
+day or month fails the first step that reads it, with a message naming the config path.
+"""
+from datetime import date
+
+from dagster import Failure, Field, MetadataValue, resource
+
+from flights_etl.dates import month_end, parse_day, parse_month
+
+
+class _Partition:
+    _config_path = ""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _parsed(self, parse) -> date:
+        try:
+            return parse(self.text)
+        except ValueError as error:
+            raise Failure(
+                description=f"Invalid run config at {self._config_path}: {error}",
+                metadata={"config_path": self._config_path, "value": MetadataValue.text(str(self.text))},
+            ) from None
+
+
+class DailyPartition(_Partition):
+    _config_path = "resources.daily_partition.config.date"
+
+    @property
+    def day(self) -> date:
+        return self._parsed(parse_day)
+
+    @property
+    def name(self) -> str:
+        return self.day.isoformat()
+
+
+class MonthlyPartition(_Partition):
+    _config_path = "resources.monthly_partition.config.month"
+
+    @property
+    def start(self) -> date:
+        return self._parsed(parse_month)
+
+    @property
+    def end(self) -> date:
+        return month_end(self.start)
+
+    @property
+    def name(self) -> str:
+        return f"{self.start:%Y-%m}"
+
+
+@resource(
+    config_schema={
+        "date": Field(str, description="The day to process, YYYY-MM-DD (filled in by flights_daily_partition_set).")
+    },
+    description="The run's daily partition.",
+)
+def daily_partition_resource(init_context) -> DailyPartition:
+    return DailyPartition(init_context.resource_config["date"])
+
+
+@resource(
+    config_schema={
+        "month": Field(str, description="The month to process, YYYY-MM (filled in by flights_monthly_partition_set).")
+    },
+    description="The run's monthly partition.",
+)
+def monthly_partition_resource(init_context) -> MonthlyPartition:
+    return MonthlyPartition(init_context.resource_config["month"])

@@ -1,0 +1,153 @@
+"""What the pipelines, sensors and command lines ask of the warehouse, whatever its backend.
+
+Writers replace a whole partition (a day of flights, weather and daily_delays, or a month of
+monthly_report) in one transaction: a re-run never duplicates, a failed write leaves the
+previous rows. Readers never create anything: a warehouse nobody has written to yet reads as
+empty. Each backend (``duckdb_backend``, ``postgres_backend``) supplies a transaction and a
+query; the SQL here is the dialect both understand, with ``?`` for parameters.
+"""
+from abc import ABC, abstractmethod
+from datetime import date
+from typing import Dict, List, Mapping, Sequence
+
+import pandas as pd
+
+from flights_etl.dates import month_end, month_start
+from flights_etl.warehouse.tables import DAILY_TABLES, PARTITION_KEYS, column_names
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be reached, opened or written; the message names it (never a password)."""
+
+
+class RowsOfAnotherDay(ValueError):
+    """A write would put rows dated another day into a day's partition."""
+
+
+class Warehouse(ABC):
+    """The warehouse interface: partition writes and the few reads the project needs."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the warehouse is, fit to print (a file path, or a URL without its password)."""
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def replace_partition(self, day: date, tables: Mapping[str, pd.DataFrame]) -> Dict[str, int]:
+        """Replace ``day``'s rows of flights, weather and daily_delays in one transaction; rows per table.
+
+        Refuses (before writing anything) rows whose year/month/day is not ``day``, whatever the
+        run's config said.
+        """
+        if set(tables) != set(DAILY_TABLES):
+            raise ValueError(f"a day's partition is {DAILY_TABLES}, got {tuple(tables)}")
+        for table in ("flights", "weather"):
+            _check_rows_of_day(table, tables[table], day)
+        self._replace({table: _staged(table, frame, day) for table, frame in tables.items()}, day)
+        return {table: len(frame) for table, frame in tables.items()}
+
+    def replace_month(self, month: date, report: pd.DataFrame) -> int:
+        """Replace the monthly_report rows of ``month``'s month in one transaction; rows written."""
+        start = month_start(month)
+        self._replace({"monthly_report": _staged("monthly_report", report, start)}, start)
+        return len(report)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def loaded_days(self, start: date, end: date) -> List[date]:
+        """Days in [start, end] that have rows in table flights, in order."""
+        frame = self._read(
+            "SELECT DISTINCT partition_date FROM flights WHERE partition_date BETWEEN ? AND ? ORDER BY 1",
+            [start, end],
+        )
+        return [_as_date(value) for value in frame["partition_date"]] if not frame.empty else []
+
+    def flights_between(self, start: date, end: date, columns: Sequence[str]) -> pd.DataFrame:
+        """``columns`` of every flight loaded for a day in [start, end]."""
+        unknown = set(columns) - set(column_names("flights"))
+        if unknown:
+            raise ValueError(f"table flights has no columns {sorted(unknown)}")
+        return self._read(
+            f"SELECT {', '.join(columns)} FROM flights WHERE partition_date BETWEEN ? AND ? "
+            "ORDER BY partition_date, sched_dep_time, flight",
+            [start, end],
+            empty_columns=columns,
+        )
+
+    def month_flights(self, month: date, columns: Sequence[str]) -> pd.DataFrame:
+        return self.flights_between(month_start(month), month_end(month), columns)
+
+    def rows_per_day(self, start: date, end: date) -> pd.DataFrame:
+        """Per loaded day in [start, end]: ``partition_date``, ``flights`` and ``weather`` rows."""
+        frame = self._read(
+            """SELECT f.partition_date, f.flights, coalesce(w.weather, 0) AS weather
+               FROM (SELECT partition_date, count(*) AS flights FROM flights
+                     WHERE partition_date BETWEEN ? AND ? GROUP BY partition_date) f
+               LEFT JOIN (SELECT partition_date, count(*) AS weather FROM weather
+                          WHERE partition_date BETWEEN ? AND ? GROUP BY partition_date) w
+               ON f.partition_date = w.partition_date
+               ORDER BY f.partition_date""",
+            [start, end, start, end],
+            empty_columns=["partition_date", "flights", "weather"],
+        )
+        frame["partition_date"] = [_as_date(value) for value in frame["partition_date"]]
+        return frame.astype({"flights": "int64", "weather": "int64"})
+
+    def carrier_departure_delays(self, start: date, end: date) -> pd.DataFrame:
+        """Per carrier over [start, end], from the flights themselves: ``flights``, ``departed``
+        (with a departure delay) and ``dep_delay_mean`` over the departed ones."""
+        frame = self._read(
+            """SELECT carrier, count(*) AS flights, count(dep_delay) AS departed, avg(dep_delay) AS dep_delay_mean
+               FROM flights WHERE partition_date BETWEEN ? AND ? GROUP BY carrier ORDER BY carrier""",
+            [start, end],
+            empty_columns=["carrier", "flights", "departed", "dep_delay_mean"],
+        )
+        return frame.astype({"flights": "int64", "departed": "int64", "dep_delay_mean": "float64"})
+
+    def monthly_report(self, month: date) -> pd.DataFrame:
+        """The stored monthly_report rows of ``month``'s month, by carrier (empty if not built)."""
+        columns = [name for name in column_names("monthly_report") if name != "month_start"]
+        return self._read(
+            f"SELECT {', '.join(columns)} FROM monthly_report WHERE month_start = ? ORDER BY carrier",
+            [month_start(month)],
+            empty_columns=columns,
+        )
+
+    # --- what a backend provides ------------------------------------------------------------
+
+    @abstractmethod
+    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date) -> None:
+        """In one transaction, per table: delete the rows whose partition key is ``key``, insert
+        ``staged[table]`` (columns in table order); create the tables first if they are missing."""
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence) -> pd.DataFrame:
+        """Run a read-only query; None when the warehouse or its tables do not exist yet."""
+
+    def _read(self, sql: str, params: Sequence, empty_columns: Sequence[str] = ()) -> pd.DataFrame:
+        frame = self._query(sql, params)
+        if frame is None:
+            return pd.DataFrame({name: [] for name in empty_columns})
+        return frame
+
+
+def _check_rows_of_day(table: str, frame: pd.DataFrame, day: date) -> None:
+    if frame.empty:
+        return
+    wrong = (frame["year"] != day.year) | (frame["month"] != day.month) | (frame["day"] != day.day)
+    if wrong.any():
+        first = frame[wrong].iloc[0]
+        raise RowsOfAnotherDay(
+            f"refusing to load {int(wrong.sum())} rows dated {int(first['year'])}-{int(first['month']):02d}-"
+            f"{int(first['day']):02d} into partition {day.isoformat()} of table {table}: nothing was written"
+        )
+
+
+def _staged(table: str, frame: pd.DataFrame, key: date) -> pd.DataFrame:
+    """The rows as the table stores them: the partition key column set, columns in table order."""
+    return frame.assign(**{PARTITION_KEYS[table]: pd.Timestamp(key)})[list(column_names(table))]
+
+
+def _as_date(value) -> date:
+    return value.date() if hasattr(value, "date") and callable(value.date) else value

@@ -1,0 +1,126 @@
+"""The embedded default: one DuckDB file, written by one process at a time.
+
+DuckDB lets one process at a time open a file for writing. Runs from a backfill, a schedule
+and Dagit may overlap, so opening the file when another process holds its lock retries with
+backoff until ``lock_timeout_s`` and then fails with a message that says so. Each write opens
+the file, replaces the partition in one transaction and closes it, holding the lock for tens
+of milliseconds; each read opens it read-only.
+"""
+import os
+import random
+import time
+from contextlib import contextmanager
+from datetime import date
+from typing import Iterator, Mapping, Optional, Sequence
+
+import duckdb
+import pandas as pd
+
+from flights_etl.warehouse.base import Warehouse, WarehouseError
+from flights_etl.warehouse.tables import PARTITION_KEYS, column_names, create_statements
+
+DEFAULT_LOCK_TIMEOUT_S = 120.0
+# A partition's write holds the lock for tens of milliseconds, so poll often: a long backoff
+# leaves the waiting process idle long after the lock is free.
+FIRST_RETRY_DELAY_S = 0.002
+MAX_RETRY_DELAY_S = 0.05
+
+SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE"}
+
+
+class WarehouseLockTimeout(WarehouseError):
+    """The warehouse file stayed locked by another process for longer than the timeout."""
+
+
+def _is_lock_conflict(error: Exception) -> bool:
+    message = str(error)
+    return "lock" in message.lower() and ("Conflicting" in message or "Could not set lock" in message)
+
+
+@contextmanager
+def connect(
+    path: str, read_only: bool = False, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to ``path`` and always close it, retrying while the file is locked."""
+    if not read_only:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    deadline = time.monotonic() + lock_timeout_s
+    delay = FIRST_RETRY_DELAY_S
+    while True:
+        try:
+            connection = duckdb.connect(path, read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if not _is_lock_conflict(error):
+                raise WarehouseError(f"cannot open the DuckDB warehouse {path}: {_first_line(error)}") from None
+            if time.monotonic() >= deadline:
+                raise WarehouseLockTimeout(
+                    f"Gave up after {lock_timeout_s:.0f} s waiting for the lock on the warehouse {path}: "
+                    f"another process keeps it open. DuckDB said: {_first_line(error)}"
+                ) from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.5, MAX_RETRY_DELAY_S)
+        except duckdb.Error as error:  # not a DuckDB file, a newer storage version, ...
+            raise WarehouseError(f"cannot open the DuckDB warehouse {path}: {_first_line(error)}") from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Commit when the block ends normally, roll back on any exception (including Ctrl-C)."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB file; each write and each read opens it and closes it again."""
+
+    def __init__(self, path: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S):
+        self.path = path
+        self.lock_timeout_s = lock_timeout_s
+
+    @property
+    def location(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"DuckDBWarehouse({self.path!r})"
+
+    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date) -> None:
+        with connect(self.path, lock_timeout_s=self.lock_timeout_s) as connection:
+            # Registered outside the transaction: an aborted transaction refuses to unregister.
+            for table, frame in staged.items():
+                connection.register(f"incoming_{table}", frame)
+            try:
+                with transaction(connection):
+                    for statement in create_statements(SQL_TYPES):
+                        connection.execute(statement)
+                    for table in staged:
+                        columns = ", ".join(column_names(table))
+                        connection.execute(f"DELETE FROM {table} WHERE {PARTITION_KEYS[table]} = ?", [key])
+                        connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_{table}")
+            finally:
+                for table in staged:
+                    connection.unregister(f"incoming_{table}")
+
+    def _query(self, sql: str, params: Sequence) -> Optional[pd.DataFrame]:
+        if not os.path.exists(self.path):
+            return None  # nothing loaded yet; a reader never creates the file
+        with connect(self.path, read_only=True, lock_timeout_s=self.lock_timeout_s) as connection:
+            try:
+                return connection.execute(sql, list(params)).df()
+            except duckdb.CatalogException:  # a table not created yet
+                return None
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
