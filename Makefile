@@ -32,7 +32,7 @@ backfill: install
 
 # `dagster pipeline backfill` can return before its last runs finish: wait for them, show the calendar.
 wait: install
-	$(BIN)/flights-etl status --partition-set flights_daily_partition_set --wait --no-list
+	$(BIN)/flights-etl status --partition-set flights_daily_partition_set --wait
 
 summary: install
 	$(BIN)/flights-etl summary --from $(FROM) --to $(TO)
