@@ -134,7 +134,7 @@ def _instance():
     "--max-concurrent",
     type=click.IntRange(min=1),
     default=None,
-    help="Partitions run at once (worker processes). Default: the number of cores.",
+    help="Partitions run at once (worker processes). Default: the number of cores; at most 4 per core.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the partitions that would run, and exit.")
 @click.option("--workspace", default="workspace.yaml", show_default=True, help="Workspace the runs are recorded under.")
@@ -147,18 +147,17 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     """
     from flights_etl.backfill import dagster_internals as internals
     from flights_etl.backfill.progress import Progress, summary_table
-    from flights_etl.backfill.runner import Backfill, default_concurrency, run_backfill
-    from flights_etl.backfill.selection import (
-        SelectionError,
-        latest_status_by_partition,
-        narrow,
-        parse_only,
-        requested_partitions,
-    )
+    from flights_etl.backfill.runner import Backfill, BackfillStopped, default_concurrency, max_workers, run_backfill
+    from flights_etl.backfill.selection import SelectionError, latest_after_reaping, narrow, parse_only, requested_partitions
 
     ways = sum([bool(start or end), partitions is not None, everything])
     if ways != 1 or (bool(start) != bool(end)):
         raise click.UsageError("Give exactly one of: --from A --to B, --partitions a,b,c, or --all.")
+    if max_concurrent is not None and max_concurrent > max_workers():
+        raise click.UsageError(
+            f"--max-concurrent {max_concurrent} is more than {max_workers()} (4 per core): each worker process takes "
+            "~190 MB, and more workers than that only wait on the warehouse"
+        )
     repository, partition_set = _partition_set(partition_set_name)
     instance = _instance()
     try:
@@ -169,14 +168,17 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
             names=partitions.split(",") if partitions is not None else None,
             everything=everything,
         )
-        chosen = narrow(requested, latest_status_by_partition(instance, partition_set), parse_only(only))
+        only_choices = parse_only(only)
+        latest, reaped = latest_after_reaping(instance, partition_set, found_by="flights-etl backfill")
+        chosen = narrow(requested, latest, only_choices)
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
+    _report_reaped(reaped)
 
     concurrency = max_concurrent or default_concurrency()
     click.echo(
         f"{partition_set_name}: {len(chosen)} of {len(requested)} requested partitions selected "
-        f"(--only {only}), {concurrency} at a time"
+        f"(--only {only}), {min(concurrency, max(len(chosen), 1))} at a time"
     )
     if dry_run:
         for name in chosen:
@@ -197,7 +199,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     click.echo(f"backfill id {job.backfill_id}")
     progress = Progress(total=len(chosen))
     started = time.monotonic()
-    outcomes, interrupted = [], False
+    outcomes, stopped = [], None
 
     def finished(outcome):
         outcomes.append(outcome)
@@ -205,14 +207,29 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
 
     try:
         run_backfill(job, concurrency, finished, instance)
-    except KeyboardInterrupt:  # run_backfill has cleaned up; what finished is in outcomes
-        interrupted = True
+    except BackfillStopped as stop:  # cleaned up; what finished is in outcomes
+        stopped = stop
     progress.finish()
-    click.echo(summary_table(outcomes, time.monotonic() - started, interrupted=interrupted))
-    if interrupted:
-        sys.exit(130)
+    click.echo(summary_table(outcomes, time.monotonic() - started, stopped=stopped.reason if stopped else None))
+    if stopped:
+        left = len(chosen) - len(outcomes)
+        click.echo(
+            f"Backfill {stopped.reason}. {left} partitions never got a run; finish with "
+            f"`flights-etl backfill --partition-set {partition_set_name} ... --only missing,failed`.",
+            err=True,
+        )
+        sys.exit(stopped.exit_code)
     if any(outcome.status != "SUCCESS" for outcome in outcomes):
         sys.exit(1)
+
+
+def _report_reaped(reaped) -> None:
+    for run, reason in reaped:
+        click.echo(
+            f"{run.tags.get('dagster/partition', '?')}: run {run.run_id[:8]} was left unfinished and is marked "
+            f"{'CANCELED' if run.status.value == 'NOT_STARTED' else 'FAILURE'}: {reason}",
+            err=True,
+        )
 
 
 @main.command()
@@ -238,6 +255,7 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s):
     per partition: status, run id, end time, rows loaded."""
     from tabulate import tabulate
 
+    from flights_etl.backfill.selection import latest_after_reaping
     from flights_etl.backfill.status import (
         MISSING,
         RunsStillGoing,
@@ -250,6 +268,7 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s):
 
     _repository, partition_set = _partition_set(partition_set_name)
     instance = _instance()
+    _report_reaped(latest_after_reaping(instance, partition_set, found_by="flights-etl status")[1])
     if wait_s is not None:
         try:
             wait_until_settled(instance, partition_set, timeout_s=wait_s, report=lambda text: click.echo(text, err=True))

@@ -7,6 +7,10 @@ from flights_etl.resources.notifier import log_notifier, slack_notifier
 from flights_etl.resources.partition import daily_partition_resource, monthly_partition_resource
 from flights_etl.resources.step_outputs import step_outputs_io_manager
 from flights_etl.resources.warehouse import explicit_warehouse_resource, warehouse_resource
+from flights_etl.runs.executor import recording_in_process_executor
+
+# Every mode executes in-process, recording the executing process first (see runs/executor.py).
+EXECUTORS = [recording_in_process_executor]
 
 # The run's partition: each pipeline requires one of the two, filled in by its partition set.
 PARTITION_RESOURCES = {
@@ -40,17 +44,20 @@ PROD_RESOURCES = {
 MODES = [
     ModeDefinition(
         name="local",
+        executor_defs=EXECUTORS,
         resource_defs=LOCAL_RESOURCES,
         description="Default: the warehouse at $FLIGHTS_WAREHOUSE (DuckDB file or PostgreSQL URL) or "
         "data/warehouse.duckdb, notifications to the log.",
     ),
     ModeDefinition(
         name="test",
+        executor_defs=EXECUTORS,
         resource_defs=TEST_RESOURCES,
         description="For tests: the warehouse must be given (config or $FLIGHTS_WAREHOUSE); outputs kept in memory.",
     ),
     ModeDefinition(
         name="prod",
+        executor_defs=EXECUTORS,
         resource_defs=PROD_RESOURCES,
         description="Production: completion messages posted to Slack with the token in $SLACK_TOKEN.",
     ),

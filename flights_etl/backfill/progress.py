@@ -56,7 +56,7 @@ class Progress:
         return f"ok {self.succeeded}, failed {self.failed}, left {remaining}, {rate:.1f}/s, ETA {eta}"
 
 
-def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, interrupted: bool = False) -> str:
+def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, stopped: Optional[str] = None) -> str:
     """Counts per status, the failed partitions with their first error, and the timing."""
     counts = {}
     for outcome in outcomes:
@@ -71,7 +71,7 @@ def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, interru
     lines.append("")
     lines.append(
         f"{len(outcomes)} partitions in {wall_seconds:.1f}s ({per_partition:.2f}s per partition)"
-        + ("; interrupted by Ctrl-C" if interrupted else "")
+        + (f"; {stopped}" if stopped else "")
     )
     return "\n".join(lines)
 

@@ -1,9 +1,10 @@
 """Which partitions a backfill runs: the requested range, narrowed by the latest run of each."""
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from dagster import DagsterInstance, PartitionSetDefinition, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.runs.liveness import UNFINISHED, reap_dead_runs
 
 ONLY_CHOICES = ("all", "missing", "failed")
 FAILED_STATUSES = (PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
@@ -25,6 +26,8 @@ def requested_partitions(
         return list(all_names)
     if names is not None:
         wanted = [name.strip() for name in names if name.strip()]
+        if not wanted:
+            raise SelectionError("--partitions names no partition")
         unknown = [name for name in wanted if name not in all_names]
         if unknown:
             raise SelectionError(f"Not in the partition set: {', '.join(unknown)}")
@@ -59,6 +62,21 @@ def latest_status_by_partition(instance: DagsterInstance, partition_set: Partiti
         pipeline_name=partition_set.pipeline_name, tags={"dagster/partition_set": partition_set.name}
     )
     return {data.partition: data for data in instance.get_run_partition_data(runs)}
+
+
+def latest_after_reaping(
+    instance: DagsterInstance, partition_set: PartitionSetDefinition, found_by: str
+) -> Tuple[Dict[str, object], List[Tuple[object, str]]]:
+    """The latest run of every partition, after marking those whose process is gone as failed
+    (``runs.liveness``); also returns the runs so marked, with the reason."""
+    latest = latest_status_by_partition(instance, partition_set)
+    unfinished = [data.run_id for data in latest.values() if data.status in UNFINISHED]
+    if not unfinished:
+        return latest, []
+    reaped = reap_dead_runs(instance, instance.get_runs(RunsFilter(run_ids=unfinished)), found_by)
+    if reaped:
+        latest = latest_status_by_partition(instance, partition_set)
+    return latest, reaped
 
 
 def narrow(requested: Sequence[str], latest: Dict[str, object], only: frozenset) -> List[str]:

@@ -61,15 +61,17 @@ def wait_until_settled(
     report: Callable[[str], None] = lambda _text: None,
     poll_s: float = 0.5,
 ) -> None:
-    """Return once no partition's latest run is queued, starting or running."""
+    """Return once no partition's latest run is queued, starting or running. A run whose process
+    is gone is marked failed as it is found (``runs.liveness``), never waited on."""
+    from flights_etl.backfill.selection import latest_after_reaping
+
     deadline = time.monotonic() + timeout_s
     last_reported = None
     while True:
-        going = sorted(
-            name
-            for name, run in latest_status_by_partition(instance, partition_set).items()
-            if run.status not in FINISHED_STATUSES
-        )
+        latest, reaped = latest_after_reaping(instance, partition_set, found_by="flights-etl status --wait")
+        for run, reason in reaped:
+            report(f"{run.tags.get('dagster/partition', '?')}: run {run.run_id[:8]} marked as not running: {reason}")
+        going = sorted(name for name, run in latest.items() if run.status not in FINISHED_STATUSES)
         if not going:
             return
         if time.monotonic() >= deadline:

@@ -121,3 +121,19 @@ def test_bad_requests_are_usage_errors(env):
     assert result.returncode == 2 and "known: flights_daily_partition_set, flights_monthly_partition_set" in result.stderr
     result = flights_etl(env, "backfill", *SET)
     assert result.returncode == 2 and "Give exactly one of" in result.stderr
+    result = flights_etl(env, "backfill", *SET, "--partitions", "")
+    assert result.returncode == 2 and "--partitions names no partition" in result.stderr
+    result = flights_etl(env, "backfill", *SET, "--all", "--max-concurrent", "99999")
+    assert result.returncode == 2 and f"--max-concurrent 99999 is more than {4 * os.cpu_count()} (4 per core)" in result.stderr
+    gone = {**env, "DAGSTER_HOME": env["DAGSTER_HOME"] + "-missing"}
+    result = flights_etl(gone, "status")
+    assert result.returncode == 2 and f"DAGSTER_HOME={gone['DAGSTER_HOME']} is not a directory" in result.stderr
+
+
+def test_summary_of_a_corrupt_warehouse_is_one_clear_line(env, tmp_path):
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_bytes(b"not a database" * 100)
+    result = flights_etl(env, "summary", "--warehouse", str(corrupt))
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: cannot open the DuckDB warehouse {corrupt}: ")

@@ -167,3 +167,27 @@ def test_failed_load_inside_the_transaction_keeps_the_previous_rows(resources_co
     assert "must_be_set" in failure_message(result)
     assert_same_snapshot(before, snapshot(warehouse_path))
     assert read_table(warehouse_path, "SELECT count(*) AS n FROM flights").n[0] == len(flights_on(date(2013, 1, 10)))
+
+
+def test_a_symlink_out_of_the_landing_dir_is_refused_and_never_echoed(landing_dir, resources_config, instance, tmp_path):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    path = os.path.join(landing_dir, "flights", f"{DAY}.csv")
+    os.remove(path)
+    os.symlink(secret, path)
+    result = run_daily(DAY, resources_config, instance)
+    assert not result.success
+    assert "is a symbolic link: a landing file must be a regular file inside the landing directory" in failure_message(result)
+    logged = " ".join(str(record.message) + str(record.dagster_event) for record in instance.all_logs(result.run_id))
+    assert "root:x" not in logged and "/bin/bash" not in logged
+
+
+def test_a_day_file_holding_another_day_fails_before_anything_is_written(landing_dir, resources_config, instance, warehouse_path):
+    """What a Launchpad edit could not do (the day is given once) a misplaced file cannot do either."""
+    assert run_daily("2013-01-09", resources_config, instance).success
+    before = snapshot(warehouse_path)
+    shutil.copy(os.path.join(landing_dir, "flights", "2013-01-09.csv"), os.path.join(landing_dir, "flights", f"{DAY}.csv"))
+    result = run_daily(DAY, resources_config, instance)
+    assert not result.success
+    assert "is not the partition date 2013-01-10" in failure_message(result)
+    assert_same_snapshot(before, snapshot(warehouse_path))
