@@ -14,7 +14,7 @@ TO ?= 2013-01-31
 DAGIT_PORT ?= 3000
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run land backfill wait summary test lint dagit chromium clean
+.PHONY: install run land backfill wait summary report test lint dagit chromium clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ summary: install
 	$(BIN)/flights-etl summary --from $(FROM) --to $(TO)
 
 run: land backfill wait summary
+
+# Build one month's report by hand (the sensor does it when the daemon runs): make report MONTH=2013-01
+MONTH ?= 2013-01
+report: install
+	$(BIN)/flights-etl backfill --partition-set flights_monthly_partition_set --partitions $(MONTH)
+	$(BIN)/flights-etl summary --month $(MONTH)
 
 test: install chromium
 	$(BIN)/pytest

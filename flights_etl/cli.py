@@ -94,8 +94,12 @@ def summary(warehouse, start, end, month, top):
 PARTITION_SET_HELP = "flights_daily_partition_set or flights_monthly_partition_set."
 
 
-def _partition_set(name):
-    from flights_etl.repository import flights_etl as repository
+def _partition_set(name, workspace):
+    from flights_etl.backfill.dagster_internals import repository_from_workspace
+
+    if not os.path.exists(workspace):
+        raise click.BadParameter(f"no workspace file {workspace}", param_hint="--workspace")
+    repository = repository_from_workspace(workspace)
 
     by_name = {partition_set.name: partition_set for partition_set in repository.partition_set_defs}
     if name not in by_name:
@@ -158,7 +162,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
             f"--max-concurrent {max_concurrent} is more than {max_workers()} (4 per core): each worker process takes "
             "~190 MB, and more workers than that only wait on the warehouse"
         )
-    repository, partition_set = _partition_set(partition_set_name)
+    repository, partition_set = _partition_set(partition_set_name, workspace)
     instance = _instance()
     try:
         requested = requested_partitions(
@@ -177,7 +181,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
 
     concurrency = max_concurrent or default_concurrency()
     click.echo(
-        f"{partition_set_name}: {len(chosen)} of {len(requested)} requested partitions selected "
+        f"{partition_set_name} (mode {partition_set.mode}): {len(chosen)} of {len(requested)} requested partitions selected "
         f"(--only {only}), {min(concurrency, max(len(chosen), 1))} at a time"
     )
     if dry_run:
@@ -250,7 +254,8 @@ def _report_reaped(reaped) -> None:
     help="First wait (up to this many seconds, default 600) until no partition's latest run is still "
     "queued or running: `dagster pipeline backfill` can return before its last runs finish.",
 )
-def status(partition_set_name, as_json, show_list, start, end, wait_s):
+@click.option("--workspace", default="workspace.yaml", show_default=True, help="Workspace whose repository to read.")
+def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace):
     """A calendar of the latest run of every partition and the counts; with --list or a range, one line
     per partition: status, run id, end time, rows loaded."""
     from tabulate import tabulate
@@ -262,11 +267,13 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s):
         as_json_document,
         calendar_view,
         counts,
+        month_lines,
         partition_statuses,
         wait_until_settled,
     )
+    from flights_etl.runs.months import month_states
 
-    _repository, partition_set = _partition_set(partition_set_name)
+    repository, partition_set = _partition_set(partition_set_name, workspace)
     instance = _instance()
     _report_reaped(latest_after_reaping(instance, partition_set, found_by="flights-etl status")[1])
     if wait_s is not None:
@@ -275,8 +282,12 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s):
         except RunsStillGoing as error:
             raise click.ClickException(str(error)) from None
     statuses = partition_statuses(instance, partition_set)
+    months = None
+    if partition_set.pipeline_name == "flights_monthly_pipeline":
+        daily = next(s for s in repository.partition_set_defs if s.pipeline_name == "flights_daily_pipeline")
+        months = month_states(instance, daily, partition_set)
     if as_json:
-        click.echo(json.dumps(as_json_document(partition_set_name, statuses), indent=2))
+        click.echo(json.dumps(as_json_document(partition_set_name, statuses, months), indent=2))
         return
     if show_list or start or end:
         names = [s.partition for s in statuses]
@@ -291,8 +302,12 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s):
         ]
         click.echo(tabulate(rows, headers=["partition", "latest run", "run id", "ended (UTC)", "rows"]))
         click.echo("")
-    click.echo(calendar_view(statuses))
+    click.echo(calendar_view(statuses, months))
     click.echo("")
+    if months is not None:
+        for line in month_lines(months):
+            click.echo(line)
+        click.echo("")
     click.echo("  ".join(f"{name}: {count}" for name, count in counts(statuses).items()))
     missing = [s.partition for s in statuses if s.status == MISSING]
     if missing:

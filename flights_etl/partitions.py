@@ -3,38 +3,55 @@
 Daily partitions are named ``YYYY-MM-DD``; monthly partitions ``YYYY-MM``. A run's partition is
 given once, as the config of its partition resource (``resources.daily_partition.config.date``
 or ``resources.monthly_partition.config.month``), which every solid of the run reads.
-To run on live data instead of the packaged 2013 files, set ``LAST_DAY = None``:
-the sets then reach up to yesterday (and last month) at the time they are evaluated.
+
+Where the data ends is read from ``$FLIGHTS_LAST_DAY`` each time the sets are evaluated (never
+at import): a day ``YYYY-MM-DD`` (default ``2013-12-31``, the packaged data's last day), or
+``yesterday`` for live data. The mode of the runs the sets, schedules and sensors launch is a
+property of the repository (``repository.py``: ``flights_etl`` runs ``local``,
+``flights_etl_prod`` runs ``prod``), chosen by the workspace.
 """
+import os
 from datetime import date, datetime, timedelta
 from typing import List, Optional
 
 import pendulum
 from dagster import Partition, PartitionSetDefinition
 
-from flights_etl.dates import days_between, month_end, months_between
+from flights_etl.dates import days_between, month_end, months_between, parse_day
 
 FIRST_DAY = date(2013, 1, 1)
-LAST_DAY: Optional[date] = date(2013, 12, 31)
+PACKAGED_LAST_DAY = date(2013, 12, 31)
+LAST_DAY_ENV = "FLIGHTS_LAST_DAY"
+LIVE = "yesterday"
 
 
-def last_complete_day(current_time: Optional[datetime]) -> date:
-    """The newest day whose data is complete: ``LAST_DAY``, or yesterday when running live."""
-    if LAST_DAY is not None:
-        return LAST_DAY
-    now = current_time or pendulum.now("UTC")
-    return now.date() - timedelta(days=1)
+class InvalidLastDay(ValueError):
+    """``$FLIGHTS_LAST_DAY`` is neither a date nor ``yesterday``."""
+
+
+def last_complete_day(current_time: Optional[datetime] = None) -> date:
+    """The newest day whose data is complete: ``$FLIGHTS_LAST_DAY``, or yesterday when it says so."""
+    setting = os.environ.get(LAST_DAY_ENV, "").strip()
+    if not setting:
+        return PACKAGED_LAST_DAY
+    if setting == LIVE:
+        now = current_time or pendulum.now("UTC")
+        return now.date() - timedelta(days=1)
+    try:
+        return parse_day(setting)
+    except ValueError:
+        raise InvalidLastDay(f"${LAST_DAY_ENV}={setting!r}: expected a day as YYYY-MM-DD, or '{LIVE}'") from None
 
 
 def daily_partitions(current_time: Optional[datetime] = None) -> List[Partition]:
-    return [Partition(name=day.isoformat(), value=day) for day in days_between(FIRST_DAY, last_complete_day(current_time))]
+    last = last_complete_day(current_time)
+    return [Partition(name=day.isoformat(), value=day) for day in days_between(FIRST_DAY, last)]
 
 
 def monthly_partitions(current_time: Optional[datetime] = None) -> List[Partition]:
     last = last_complete_day(current_time)
-    return [  # only whole months
-        Partition(name=f"{month:%Y-%m}", value=month) for month in months_between(FIRST_DAY, last) if month_end(month) <= last
-    ]
+    whole = [month for month in months_between(FIRST_DAY, last) if month_end(month) <= last]
+    return [Partition(name=f"{month:%Y-%m}", value=month) for month in whole]
 
 
 # Keep the console of a backfill readable: step-level DEBUG events stay in the event log and Dagit.
@@ -59,20 +76,28 @@ def monthly_tags(partition: Partition) -> dict:
     return {"flights/granularity": "monthly", "flights/month": partition.name}
 
 
-flights_daily_partition_set = PartitionSetDefinition(
-    name="flights_daily_partition_set",
-    pipeline_name="flights_daily_pipeline",
-    partition_fn=daily_partitions,
-    run_config_fn_for_partition=daily_run_config,
-    tags_fn_for_partition=daily_tags,
-    mode="local",
-)
+def daily_partition_set(mode: str = "local") -> PartitionSetDefinition:
+    return PartitionSetDefinition(
+        name="flights_daily_partition_set",
+        pipeline_name="flights_daily_pipeline",
+        partition_fn=daily_partitions,
+        run_config_fn_for_partition=daily_run_config,
+        tags_fn_for_partition=daily_tags,
+        mode=mode,
+    )
 
-flights_monthly_partition_set = PartitionSetDefinition(
-    name="flights_monthly_partition_set",
-    pipeline_name="flights_monthly_pipeline",
-    partition_fn=monthly_partitions,
-    run_config_fn_for_partition=monthly_run_config,
-    tags_fn_for_partition=monthly_tags,
-    mode="local",
-)
+
+def monthly_partition_set(mode: str = "local") -> PartitionSetDefinition:
+    return PartitionSetDefinition(
+        name="flights_monthly_partition_set",
+        pipeline_name="flights_monthly_pipeline",
+        partition_fn=monthly_partitions,
+        run_config_fn_for_partition=monthly_run_config,
+        tags_fn_for_partition=monthly_tags,
+        mode=mode,
+    )
+
+
+# The embedded default's sets (mode local), as the repository flights_etl holds them.
+flights_daily_partition_set = daily_partition_set("local")
+flights_monthly_partition_set = monthly_partition_set("local")

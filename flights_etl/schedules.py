@@ -2,17 +2,14 @@
 
 The daily schedule ticks at 06:00 New York time and runs yesterday's partition; the
 monthly one ticks at 07:00 on the 1st and runs last month. A tick whose partition is
-not in the set (for example any tick after 2013 while ``partitions.LAST_DAY`` is
-set) is skipped with the reason shown in Dagit. To point them at live data, set
-``partitions.LAST_DAY = None`` and have the upstream drop land files by 06:00.
+not in the set (for example any tick after 2013 while the data ends there) is skipped
+with the reason shown in Dagit. Runs take the mode of their partition set.
 """
 from datetime import date, datetime, timedelta
 from typing import Optional
 
 import pendulum
-from dagster import Partition
-
-from flights_etl.partitions import flights_daily_partition_set, flights_monthly_partition_set
+from dagster import Partition, PartitionSetDefinition, ScheduleDefinition
 
 TIMEZONE = "America/New_York"
 
@@ -41,18 +38,21 @@ def _select_previous_month(context, _partition_set) -> Partition:
     return Partition(previous_month(_tick_time(context)))
 
 
-flights_daily_schedule = flights_daily_partition_set.create_schedule_definition(
-    schedule_name="flights_daily_schedule",
-    cron_schedule="0 6 * * *",
-    partition_selector=_select_previous_day,
-    execution_timezone=TIMEZONE,
-    description="Every day at 06:00 New York time: load yesterday's files.",
-)
+def daily_schedule(partition_set: PartitionSetDefinition) -> ScheduleDefinition:
+    return partition_set.create_schedule_definition(
+        schedule_name="flights_daily_schedule",
+        cron_schedule="0 6 * * *",
+        partition_selector=_select_previous_day,
+        execution_timezone=TIMEZONE,
+        description="Every day at 06:00 New York time: load yesterday's files.",
+    )
 
-flights_monthly_schedule = flights_monthly_partition_set.create_schedule_definition(
-    schedule_name="flights_monthly_schedule",
-    cron_schedule="0 7 1 * *",
-    partition_selector=_select_previous_month,
-    execution_timezone=TIMEZONE,
-    description="On the 1st at 07:00 New York time: build last month's report.",
-)
+
+def monthly_schedule(partition_set: PartitionSetDefinition) -> ScheduleDefinition:
+    return partition_set.create_schedule_definition(
+        schedule_name="flights_monthly_schedule",
+        cron_schedule="0 7 1 * *",
+        partition_selector=_select_previous_month,
+        execution_timezone=TIMEZONE,
+        description="On the 1st at 07:00 New York time: build last month's report (the sensor usually has already).",
+    )

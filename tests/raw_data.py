@@ -60,9 +60,14 @@ def expected_daily_delays(day: date) -> pd.DataFrame:
 
 
 def expected_monthly_report(year: int, month: int) -> pd.DataFrame:
-    connection = duckdb.connect()
     frame = raw_flights()
-    connection.register("f", frame[(frame.year == year) & (frame.month == month)])
+    return expected_monthly_report_of(frame[(frame.year == year) & (frame.month == month)])
+
+
+def expected_monthly_report_of(flights: pd.DataFrame) -> pd.DataFrame:
+    """monthly_report of a month's raw flights, written in SQL."""
+    connection = duckdb.connect()
+    connection.register("f", flights)
     return connection.execute(
         """
         SELECT carrier, count(*) AS flights, count(*) - count(dep_time) AS cancelled,

@@ -48,10 +48,24 @@ def test_partition_tags_name_the_set_and_the_partition():
     assert tags["flights/month"] == "2013-03"
 
 
-def test_live_mode_reaches_yesterday_at_evaluation_time(monkeypatch):
-    monkeypatch.setattr(partitions, "LAST_DAY", None)
+def test_live_data_reaches_yesterday_at_evaluation_time(monkeypatch):
+    monkeypatch.setenv("FLIGHTS_LAST_DAY", "yesterday")
     names = flights_daily_partition_set.get_partition_names(datetime(2014, 2, 3, 12))
     assert names[-1] == "2014-02-02"
     months = flights_monthly_partition_set.get_partition_names(datetime(2014, 2, 3, 12))
     assert months[-1] == "2014-01"
     assert partitions.last_complete_day(datetime(2014, 2, 3)) == date(2014, 2, 2)
+
+
+def test_a_fixed_last_day_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FLIGHTS_LAST_DAY", "2013-06-15")
+    assert flights_daily_partition_set.get_partition_names()[-1] == "2013-06-15"
+    assert flights_monthly_partition_set.get_partition_names()[-1] == "2013-05"  # June is not whole yet
+    monkeypatch.setenv("FLIGHTS_LAST_DAY", "June")
+    with pytest.raises(partitions.InvalidLastDay, match="FLIGHTS_LAST_DAY='June': expected a day as YYYY-MM-DD, or 'yesterday'"):
+        flights_daily_partition_set.get_partition_names()
+
+
+def test_the_default_is_the_packaged_year(monkeypatch):
+    monkeypatch.delenv("FLIGHTS_LAST_DAY", raising=False)
+    assert flights_daily_partition_set.get_partition_names()[-1] == "2013-12-31"

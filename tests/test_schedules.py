@@ -4,13 +4,11 @@ from datetime import datetime
 import pendulum
 from dagster import build_schedule_context
 
-from flights_etl.schedules import (
-    TIMEZONE,
-    flights_daily_schedule,
-    flights_monthly_schedule,
-    previous_day,
-    previous_month,
-)
+from flights_etl.repository import flights_etl
+from flights_etl.schedules import TIMEZONE, previous_day, previous_month
+
+flights_daily_schedule = flights_etl.get_schedule_def("flights_daily_schedule")
+flights_monthly_schedule = flights_etl.get_schedule_def("flights_monthly_schedule")
 
 
 def _tick(schedule, *when):

@@ -21,6 +21,7 @@ ROWS_TABLE = {"flights_daily_partition_set": "flights", "flights_monthly_partiti
 MISSING = "MISSING"
 CALENDAR_MARKS = {"SUCCESS": "#", "FAILURE": "x", "CANCELED": "x", MISSING: "."}
 IN_PROGRESS_MARK = "~"
+STALE_MARK = "s"
 
 
 @dataclass(frozen=True)
@@ -108,20 +109,64 @@ def counts(statuses: List[PartitionStatus]) -> Dict[str, int]:
     return dict(sorted(result.items()))
 
 
-def as_json_document(partition_set_name: str, statuses: List[PartitionStatus]) -> dict:
+def as_json_document(partition_set_name: str, statuses: List[PartitionStatus], months=None) -> dict:
+    """The status as a document; for the monthly set each month also says when its report was built
+    and which of its days are stale (loaded again since), missing, failed or running."""
+    partitions = [asdict(s) for s in statuses]
+    if months is not None:
+        by_month = {state.month: state for state in months}
+        for entry in partitions:
+            state = by_month[entry["partition"]]
+            entry.update(
+                report_built_at=state.built_at,
+                report_run_id=state.built.run_id if state.built else None,
+                stale=bool(state.stale_days),
+                stale_days=state.stale_days,
+                missing_days=state.missing_days,
+                failed_days=state.failed_days,
+                running_days=state.running_days,
+            )
     return {
         "partition_set": partition_set_name,
         "counts": counts(statuses),
         "missing": [s.partition for s in statuses if s.status == MISSING],
-        "partitions": [asdict(s) for s in statuses],
+        "partitions": partitions,
     }
 
 
-def calendar_view(statuses: List[PartitionStatus]) -> str:
+def month_lines(months) -> List[str]:
+    """One line per month that has anything to say: its report, stale days, what it waits for."""
+    lines = []
+    for state in months:
+        if state.built is None and state.report is None and len(state.missing_days) == len(state.days):
+            continue
+        report = f"report built {state.built_at} (run {state.built.run_id[:8]})" if state.built else "no report"
+        if state.report_running:
+            report += f"; report run {state.report.run_id[:8]} {state.report.status.lower()}"
+        elif state.report is not None and state.report.status in ("FAILURE", "CANCELED"):
+            report += f"; latest report run {state.report.run_id[:8]} {state.report.status.lower()}"
+        notes = []
+        if state.stale_days:
+            notes.append(f"STALE: {len(state.stale_days)} days loaded again since: {', '.join(state.stale_days[:6])}"
+                         + (" ..." if len(state.stale_days) > 6 else ""))
+        waiting = state.waiting_for()
+        if waiting:
+            notes.append(f"days {waiting}")
+        lines.append(f"{state.month}  {report}" + (f"; {'; '.join(notes)}" if notes else ""))
+    return lines
+
+
+def calendar_view(statuses: List[PartitionStatus], months=None) -> str:
     """Daily partitions as one line per month (a column per day of the month); monthly ones as one
-    line per year. ``#`` success, ``x`` failed or canceled, ``~`` queued or running, ``.`` missing."""
+    line per year. ``#`` success, ``x`` failed or canceled, ``~`` queued or running, ``.`` missing;
+    for months, ``s`` a stale report (a day was loaded again after it was built)."""
     marks = {s.partition: CALENDAR_MARKS.get(s.status, IN_PROGRESS_MARK) for s in statuses}
     legend = "legend: # success  x failed/canceled  ~ queued/running  . missing"
+    if months is not None:
+        for state in months:
+            if state.stale_days and not state.report_running:
+                marks[state.month] = STALE_MARK
+        legend += f"  {STALE_MARK} stale report"
     if all(len(name) == 7 for name in marks):  # YYYY-MM
         years = sorted({name[:4] for name in marks})
         lines = ["     " + "".join(f"{month % 10}" for month in range(1, 13)) + "  (months)"]

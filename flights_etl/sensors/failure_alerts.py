@@ -1,0 +1,83 @@
+"""``flights_failure_alert_sensor``: one alert per failed run of either pipeline.
+
+The alert names the pipeline, the partition, the failing step and the first line of its error.
+Every alert is written into the failed run's own event log (an engine event
+``flights alert: ...``, shown on the run's page in Dagit) and to the Python logger
+``flights_etl.alerts``; a run of the ``prod`` mode also posts it to Slack (channel
+``$FLIGHTS_ALERT_CHANNEL``, default ``#data-pipelines``; token from ``$SLACK_TOKEN`` only, never
+logged). Dagster's run-failure sensor keeps a cursor over
+the failure events, so each failed run is alerted once.
+"""
+import logging
+import os
+from typing import Callable, Optional
+
+from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
+
+ALERT_CHANNEL_ENV = "FLIGHTS_ALERT_CHANNEL"
+SLACK_TOKEN_ENV = "SLACK_TOKEN"
+logger = logging.getLogger("flights_etl.alerts")
+
+
+def alert_text(context: RunFailureSensorContext) -> str:
+    run = context.pipeline_run
+    step, error = _first_step_failure(context)
+    partition = run.tags.get("dagster/partition", "no partition")
+    where = f"step {step}" if step else "before any step"
+    return f"{run.pipeline_name} {partition} failed at {where}: {error} (run {run.run_id}, mode {run.mode})"
+
+
+def _first_step_failure(context: RunFailureSensorContext):
+    records = context.instance.all_logs(context.pipeline_run.run_id, of_type=DagsterEventType.STEP_FAILURE)
+    for record in records:
+        error = record.dagster_event.event_specific_data.error
+        while error.cause is not None and "DagsterExecutionStepExecutionError" in error.message:
+            error = error.cause
+        message = error.message.strip()
+        if error.cls_name == "Failure":
+            message = message.split(": ", 1)[-1]
+        return record.dagster_event.step_key, _first_line(message)
+    return None, _first_line(context.failure_event.message or "run failed")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text and text.strip() else "no message"
+
+
+def _slack_client():
+    from slack_sdk import WebClient
+
+    token = os.environ.get(SLACK_TOKEN_ENV)
+    if not token:
+        raise RuntimeError(f"${SLACK_TOKEN_ENV} is not set: cannot post the alert to Slack")
+    return WebClient(token=token)
+
+
+ALERT_PREFIX = "flights alert: "
+
+
+def send_alert(text: str, run, instance, slack_client: Optional[Callable] = None) -> None:
+    """Record the alert in the run's log; in the prod mode also post it to Slack. A Slack outage is
+    recorded beside the alert, never raised."""
+    logger.warning("%s%s", ALERT_PREFIX, text)
+    instance.report_engine_event(ALERT_PREFIX + text, run)
+    if run.mode != "prod":
+        return
+    try:
+        client = (slack_client or _slack_client)()
+        client.chat_postMessage(channel=os.environ.get(ALERT_CHANNEL_ENV, "#data-pipelines"), text=text)
+    except Exception as error:  # messages of slack_sdk and ours name no token
+        problem = f"flights alert not posted to Slack ({type(error).__name__}): {_first_line(str(error))}"
+        logger.error(problem)
+        instance.report_engine_event(problem, run)
+
+
+@run_failure_sensor(
+    name="flights_failure_alert_sensor",
+    pipeline_selection=["flights_daily_pipeline", "flights_monthly_pipeline"],
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="One alert per failed run: Slack for prod runs, the daemon's log for all.",
+)
+def flights_failure_alert_sensor(context: RunFailureSensorContext):
+    send_alert(alert_text(context), context.pipeline_run, context.instance)

@@ -1,0 +1,147 @@
+"""The sensors run by a real `dagster-daemon` on a temp instance (embedded defaults: SQLite, DuckDB).
+
+A month's days are backfilled and its report appears, equal to an independent computation from
+the raw CSV; a day's file changes and the month is reloaded whole: exactly one more report, with
+the new numbers; a month with a failed day gets no report and exactly one failure alert.
+"""
+import os
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
+
+from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.sensors.failure_alerts import ALERT_PREFIX
+from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env
+from tests.helpers import read_table
+from tests.raw_data import expected_monthly_report_of, raw_flights
+
+pytestmark = pytest.mark.slow
+
+SET = ["--partition-set", "flights_daily_partition_set"]
+REACT_S = 120  # the sensors tick every 15 s; a launched run takes a few seconds more
+CHANGED_DAY = "2013-01-15"
+
+
+@pytest.fixture
+def daemon_env(tmp_path, landing_dir, warehouse_path):
+    env = instance_env(tmp_path, landing_dir, warehouse_path)
+    log = open(tmp_path / "daemon.log", "w")
+    daemon = subprocess.Popen(
+        [os.path.join(BIN, "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    yield env
+    os.killpg(daemon.pid, signal.SIGTERM)
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(daemon.pid, signal.SIGKILL)  # the daemon's code servers too
+    except ProcessLookupError:
+        pass
+    log.close()
+
+
+def _monthly_runs(home):
+    with DagsterInstance.from_config(home) as instance:
+        return instance.get_runs(filters=RunsFilter(pipeline_name="flights_monthly_pipeline"))
+
+
+def _wait_for(what, condition, timeout_s=REACT_S):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s} s"
+        time.sleep(1)
+
+
+def _finished_reports(home, month, count):
+    runs = [run for run in _monthly_runs(home) if run.tags.get("dagster/partition") == month]
+    done = [run for run in runs if run.status in (PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE)]
+    return runs if len(done) >= count and len(done) == len(runs) else None
+
+
+def _report(warehouse_path, month_start):
+    return read_table(
+        warehouse_path,
+        "SELECT * EXCLUDE (month_start) FROM monthly_report WHERE month_start = ? ORDER BY carrier", [month_start],
+    )
+
+
+def test_the_report_follows_its_days(daemon_env, landing_dir, warehouse_path):
+    home = daemon_env["DAGSTER_HOME"]
+    january = flights_etl(daemon_env, "backfill", *SET, "--from", "2013-01-01", "--to", "2013-01-31")
+    assert january.returncode == 0, january.stdout + january.stderr
+
+    [first] = _wait_for("the January report", lambda: _finished_reports(home, "2013-01", 1))
+    assert first.status == PipelineRunStatus.SUCCESS
+    assert first.tags["flights/requested_by"] == "sensor" and first.mode == "local"
+    assert first.tags["dagster/partition_set"] == "flights_monthly_partition_set"
+    raw = raw_flights()
+    expected = expected_monthly_report_of(raw[raw.month == 1])
+    pd.testing.assert_frame_equal(_report(warehouse_path, "2013-01-01")[expected.columns], expected, check_dtype=False,
+                                  rtol=1e-12)
+
+    # Upstream re-drops one day with 100 flights fewer; the whole month is reloaded (31 runs).
+    path = os.path.join(landing_dir, "flights", f"{CHANGED_DAY}.csv")
+    with open(path) as handle:
+        lines = handle.readlines()
+    with open(path, "w") as handle:
+        handle.writelines(lines[:-100])
+    reload = flights_etl(daemon_env, "backfill", *SET, "--from", "2013-01-01", "--to", "2013-01-31")
+    assert reload.returncode == 0, reload.stdout + reload.stderr
+
+    runs = _wait_for("the rebuilt January report", lambda: _finished_reports(home, "2013-01", 2))
+    time.sleep(20)  # a further sensor tick: still no third report for the same days
+    runs = _finished_reports(home, "2013-01", 2)
+    assert len(runs) == 2 and {run.status for run in runs} == {PipelineRunStatus.SUCCESS}
+    changed = raw[(raw.month == 1)].drop(raw[(raw.month == 1) & (raw.day == 15)].index[-100:])
+    expected = expected_monthly_report_of(changed)
+    got = _report(warehouse_path, "2013-01-01")
+    assert got.flights.sum() == 27004 - 100
+    pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False, rtol=1e-12)
+
+    status = flights_etl(daemon_env, "status", "--partition-set", "flights_monthly_partition_set")
+    assert "2013-01  report built" in status.stdout and "STALE" not in status.stdout
+
+
+def test_a_month_with_a_failed_day_gets_no_report_and_one_alert(daemon_env, landing_dir, warehouse_path):
+    home = daemon_env["DAGSTER_HOME"]
+    path = os.path.join(landing_dir, "flights", "2013-02-05.csv")
+    with open(path) as handle:
+        lines = handle.readlines()
+    lines[4] = lines[4].replace(",", ",x", 1)
+    with open(path, "w") as handle:
+        handle.writelines(lines)
+    february = flights_etl(daemon_env, "backfill", *SET, "--from", "2013-02-01", "--to", "2013-02-28")
+    assert february.returncode == 1
+
+    with DagsterInstance.from_config(home) as instance:
+        [failed] = instance.get_runs(filters=RunsFilter(statuses=[PipelineRunStatus.FAILURE]))
+
+        def alerts():
+            return [
+                record.message for record in instance.all_logs(failed.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+                if record.message.startswith(ALERT_PREFIX)
+            ]
+
+        _wait_for("the failure alert", alerts)
+        time.sleep(35)  # two more ticks of the sensors: still one alert, and no report
+        [alert] = alerts()
+    assert alert == (
+        f"{ALERT_PREFIX}flights_daily_pipeline 2013-02-05 failed at step read_flights: {path}, line 5, column 'month': "
+        f"value 'x2' is not a number (run {failed.run_id}, mode local)"
+    )
+    assert _monthly_runs(home) == []
+    status = flights_etl(daemon_env, "status", "--partition-set", "flights_monthly_partition_set", "--json")
+    import json
+
+    [month] = [entry for entry in json.loads(status.stdout)["partitions"] if entry["partition"] == "2013-02"]
+    assert month["failed_days"] == ["2013-02-05"] and month["report_built_at"] is None
