@@ -14,7 +14,11 @@ def default_location() -> str:
 
 
 def open_warehouse(location: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Warehouse:
-    """The warehouse at ``location``: a DuckDB file path."""
+    """The warehouse at ``location``: a ``postgresql://`` URL, else a DuckDB file path."""
+    from flights_etl.warehouse.postgres_backend import PostgresWarehouse, is_postgres_url
+
+    if is_postgres_url(location):
+        return PostgresWarehouse(location)
     return DuckDBWarehouse(location, lock_timeout_s=lock_timeout_s)
 
 

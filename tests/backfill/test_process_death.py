@@ -181,7 +181,8 @@ def test_a_run_left_started_by_a_dead_process_is_failed_and_rerun(tmp_path, land
     holder = subprocess.Popen([os.path.join(BIN, "python"), "-c", HOLD_LOCK, warehouse_path], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     stock = subprocess.Popen(
-        [os.path.join(BIN, "dagster"), "pipeline", "execute", "-m", "flights_etl.repository", "-p", "flights_daily_pipeline",
+        [os.path.join(BIN, "dagster"), "pipeline", "execute", "-m", "flights_etl.repository", "-a", "flights_etl",
+         "-p", "flights_daily_pipeline",
          "-c", str(config), "--mode", "local", "--tags", json.dumps(tags)],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )

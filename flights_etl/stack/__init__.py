@@ -1,0 +1,1 @@
+"""Throwaway servers and a production-shaped deployment on one machine, for trying it and for tests."""

@@ -1,0 +1,186 @@
+"""The warehouse on PostgreSQL, for shared deployments: many writers at once, on any host.
+
+Same tables, same one-transaction replace per partition as the DuckDB file. Rows go in with
+``COPY ... FROM STDIN`` (CSV), never row by row. Writers of the same partition are serialized by a
+transaction-level advisory lock on the partition (two concurrent delete-then-insert of one day
+would otherwise both insert); writers of different partitions run in parallel (MVCC, no file
+lock). Readers run in read-only transactions and never create anything.
+
+Type mapping: BIGINT, DOUBLE PRECISION, TEXT, TIMESTAMP (without time zone) and DATE, the
+types DuckDB's BIGINT, DOUBLE, VARCHAR, TIMESTAMP and DATE store; floats travel as Python's
+shortest round-trip text, so every value is the same to the last digit.
+
+The URL's password is never shown: ``location`` and every error message carry the URL without it.
+"""
+import io
+import zlib
+from contextlib import contextmanager
+from datetime import date
+from typing import Iterator, Mapping, Optional, Sequence
+from urllib.parse import unquote, urlsplit
+
+import pandas as pd
+
+from flights_etl.warehouse.base import Warehouse, WarehouseError
+from flights_etl.warehouse.tables import PARTITION_KEYS, TABLES, column_names, create_statements
+
+SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "str": "TEXT", "timestamp": "TIMESTAMP", "date": "DATE"}
+URL_SCHEMES = ("postgresql", "postgres")
+CONNECT_TIMEOUT_S = 10
+NULL = "\\N"
+TABLES_LOCK = 0x666C6967  # advisory lock taken while the tables are created
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.split("://", 1)[0].lower() in URL_SCHEMES and "://" in location
+
+
+def masked(url: str) -> str:
+    """The URL without its password: ``postgresql://user@host:port/db``."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        if parts.username:
+            netloc = f"{unquote(parts.username)}@{netloc}"
+        return f"{parts.scheme}://{netloc}{parts.path}"
+    except ValueError:
+        return "postgresql://(unparseable URL)"
+
+
+class PostgresWarehouse(Warehouse):
+    def __init__(self, url: str):
+        self._url = url
+        self._password = _password(url)
+        parts = _checked(url)
+        self.host, self.port, self.database = parts.hostname, parts.port or 5432, parts.path.lstrip("/")
+
+    @property
+    def location(self) -> str:
+        return masked(self._url)
+
+    def __repr__(self) -> str:
+        return f"PostgresWarehouse({self.location!r})"
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._password, "***") if self._password else text
+
+    @contextmanager
+    def _connection(self, read_only: bool) -> Iterator:
+        import psycopg2
+
+        try:
+            connection = psycopg2.connect(self._url, connect_timeout=CONNECT_TIMEOUT_S, application_name="flights-etl")
+        except psycopg2.Error as error:
+            raise WarehouseError(
+                f"cannot connect to the PostgreSQL warehouse {self.location} "
+                f"(host {self.host}, database {self.database}): {self._scrub(_first_line(error))}"
+            ) from None
+        try:
+            connection.set_session(readonly=read_only)
+            yield connection
+        finally:
+            connection.close()
+
+    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date) -> None:
+        import psycopg2
+
+        with self._connection(read_only=False) as connection:
+            try:
+                with connection:  # one transaction: commit at the end, roll back on any exception
+                    with connection.cursor() as cursor:
+                        self._ensure_tables(cursor)
+                        for table, frame in staged.items():
+                            partition_key = PARTITION_KEYS[table]
+                            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_lock_class(table), key.toordinal()])
+                            cursor.execute(f"DELETE FROM {table} WHERE {partition_key} = %s", [key])
+                            _copy(cursor, table, frame)
+            except psycopg2.Error as error:
+                raise WarehouseError(
+                    f"writing partition {key} to the PostgreSQL warehouse {self.location} failed, nothing was "
+                    f"written: {self._scrub(_first_line(error))}"
+                ) from None
+
+    @staticmethod
+    def _ensure_tables(cursor) -> None:
+        cursor.execute(
+            "SELECT count(*) FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NULL", [list(TABLES)]
+        )
+        if cursor.fetchone()[0]:
+            # Concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL's catalog: one at a time.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TABLES_LOCK])
+            for statement in create_statements(SQL_TYPES):
+                cursor.execute(statement)
+
+    def _query(self, sql: str, params: Sequence) -> Optional[pd.DataFrame]:
+        import psycopg2
+        from psycopg2 import errors
+
+        with self._connection(read_only=True) as connection:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql.replace("?", "%s"), list(params))
+                    columns = [description.name for description in cursor.description]
+                    rows = cursor.fetchall()
+                connection.rollback()
+            except errors.UndefinedTable:
+                return None
+            except psycopg2.Error as error:
+                raise WarehouseError(
+                    f"reading the PostgreSQL warehouse {self.location} failed: {self._scrub(_first_line(error))}"
+                ) from None
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        for column in frame.columns:  # numbers as DuckDB gives them: float64 (NaN) or int64
+            if frame[column].map(lambda value: value is None or isinstance(value, (int, float))).all():
+                frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        return frame
+
+
+def _copy(cursor, table: str, frame: pd.DataFrame) -> None:
+    """COPY the frame's rows in (CSV; floats as shortest round-trip text, NULL as \\N)."""
+    if frame.empty:
+        return
+    buffer = io.StringIO()
+    out = frame.copy()
+    for name, kind in TABLES[table]:
+        if kind == "date":
+            out[name] = pd.to_datetime(out[name]).dt.strftime("%Y-%m-%d")
+        elif kind == "timestamp":
+            out[name] = pd.to_datetime(out[name]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    out.to_csv(buffer, index=False, header=False, na_rep=NULL)
+    buffer.seek(0)
+    columns = ", ".join(column_names(table))
+    cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer)
+
+
+def _lock_class(table: str) -> int:
+    """The first key of a table's advisory locks (the second is the partition's day number)."""
+    return zlib.crc32(table.encode()) & 0x7FFFFFFF
+
+
+def _password(url: str) -> Optional[str]:
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def _checked(url: str):
+    """The URL's parts, or a clear error that never shows the password."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError as error:
+        raise WarehouseError(f"the warehouse URL {masked(url)} is malformed: {error}") from None
+    if parts.scheme.lower() not in URL_SCHEMES or not parts.hostname or not parts.path.strip("/"):
+        raise WarehouseError(
+            f"the warehouse URL {masked(url)} is malformed: expected postgresql://user[:password]@host[:port]/database"
+        )
+    return parts
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
