@@ -10,6 +10,10 @@ setup(
         "dagster==0.15.10",
         "dagit==0.15.10",
         "dagster-slack==0.15.10",
+        # The shared deployment: the instance on PostgreSQL (dagster-postgres) and the warehouse's
+        # PostgreSQL backend, both through psycopg2.
+        "dagster-postgres==0.15.10",
+        "psycopg2-binary",
         # dagster 0.15.10 on Python 3.11: pendulum 3 breaks `import dagster`; SQLAlchemy 2 and
         # protobuf 4 are not supported by it (constraints.txt pins the exact verified versions).
         "pendulum<3",

@@ -1,16 +1,20 @@
 """Shared fixtures: landed files from the packaged data, temp warehouses, temp Dagster instances."""
 import shutil
+import uuid
 from datetime import date
 
 import pytest
 from dagster import DagsterInstance
 
+from flights_etl.stack.postgres import PostgresServer
 from flights_etl.upstream.land import land_days
 
 # Days landed once per test session; tests copy what they change.
 LANDED_FROM = date(2013, 1, 1)
 LANDED_TO = date(2013, 2, 28)
 GAP_DAY = date(2013, 12, 31)  # the packaged weather has no rows for this day
+DST_DAYS = (date(2013, 3, 10), date(2013, 11, 3))  # New York's clock changes: 23 and 25 hours
+BACKENDS = ["duckdb", "postgres"]
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +22,8 @@ def landed_master(tmp_path_factory):
     landing_dir = str(tmp_path_factory.mktemp("landing_master"))
     land_days(landing_dir, LANDED_FROM, LANDED_TO)
     land_days(landing_dir, date(2013, 7, 4), date(2013, 7, 4))
+    for day in DST_DAYS:
+        land_days(landing_dir, day, day)
     land_days(landing_dir, GAP_DAY, GAP_DAY)
     return landing_dir
 
@@ -32,7 +38,29 @@ def landing_dir(landed_master, tmp_path):
 
 @pytest.fixture
 def warehouse_path(tmp_path):
+    """A DuckDB warehouse file (for tests of the embedded default only)."""
     return str(tmp_path / "warehouse.duckdb")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the whole session: Debian's initdb/pg_ctl in a temp directory of
+    its own (the server's user must reach it), a free loopback port; stopped and removed at the end."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+def new_postgres_database(server: PostgresServer) -> str:
+    return server.create_database(f"test_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=BACKENDS)
+def warehouse_location(request, tmp_path):
+    """The warehouse on each backend in turn: a DuckDB file, then a new database of the test PostgreSQL server."""
+    if request.param == "duckdb":
+        return str(tmp_path / "warehouse.duckdb")
+    return new_postgres_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture
@@ -46,8 +74,8 @@ def instance(tmp_path):
 
 
 @pytest.fixture
-def resources_config(warehouse_path, landing_dir):
+def resources_config(warehouse_location, landing_dir):
     return {
-        "warehouse": {"config": {"location": warehouse_path, "lock_timeout_s": 10.0}},
+        "warehouse": {"config": {"location": warehouse_location, "lock_timeout_s": 10.0}},
         "landing": {"config": {"dir": landing_dir}},
     }

@@ -1,4 +1,7 @@
 """Helpers for tests that execute the pipelines with partition config."""
+import numbers
+import os
+
 import duckdb
 import pandas as pd
 from dagster import execute_pipeline
@@ -48,18 +51,61 @@ def run_with_run_config(pipeline, run_config: dict, resources_config, instance):
     return execute_pipeline(pipeline, run_config=run_config, mode="test", instance=instance, raise_on_error=False)
 
 
-def read_table(warehouse_path: str, sql: str, params=None) -> pd.DataFrame:
-    with duckdb.connect(warehouse_path, read_only=True) as connection:
+def _is_postgres(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def read_table(location: str, sql: str, params=None) -> pd.DataFrame:
+    """A query over the warehouse at ``location`` (DuckDB file or PostgreSQL URL), straight through its
+    driver. Write SQL both understand (``?`` for parameters, ``CAST(d AS VARCHAR)`` for dates)."""
+    if _is_postgres(location):
+        import psycopg2
+
+        with psycopg2.connect(location) as connection, connection.cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s"), list(params or []))
+            columns = [description.name for description in cursor.description]
+            frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+        connection.close()
+        for column in frame.columns:
+            if frame[column].map(lambda value: value is None or isinstance(value, numbers.Number)).all():
+                frame[column] = pd.to_numeric(frame[column])
+        return frame
+    with duckdb.connect(location, read_only=True) as connection:
         return connection.execute(sql, params or []).df()
 
 
-def snapshot(warehouse_path: str) -> dict:
-    """Every table of the warehouse, sorted, for exact before/after comparisons."""
-    with duckdb.connect(warehouse_path, read_only=True) as connection:
-        tables = [row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()]
-        return {
-            table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").df() for table in sorted(tables)
-        }
+def execute_sql(location: str, *statements: str) -> None:
+    """Run statements on the warehouse, each committed (to break it on purpose, say)."""
+    if _is_postgres(location):
+        import psycopg2
+
+        with psycopg2.connect(location) as connection, connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        connection.close()
+        return
+    with duckdb.connect(location) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+def snapshot(location: str) -> dict:
+    """Every table of the warehouse, every row sorted, for exact before/after comparisons."""
+    if not _is_postgres(location) and not os.path.exists(location):
+        return {}
+    schema = "public" if _is_postgres(location) else "main"
+    tables = read_table(
+        location, "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]
+    )["table_name"].tolist()
+    result = {}
+    for table in tables:
+        columns = read_table(
+            location, "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position", [schema, table]
+        )["column_name"].tolist()
+        order = ", ".join(str(position) for position in range(1, len(columns) + 1))
+        result[table] = read_table(location, f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+    return result
 
 
 def assert_same_snapshot(before: dict, after: dict) -> None:

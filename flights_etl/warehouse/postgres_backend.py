@@ -13,6 +13,7 @@ shortest round-trip text, so every value is the same to the last digit.
 The URL's password is never shown: ``location`` and every error message carry the URL without it.
 """
 import io
+import numbers
 import zlib
 from contextlib import contextmanager
 from datetime import date
@@ -132,7 +133,7 @@ class PostgresWarehouse(Warehouse):
                 ) from None
         frame = pd.DataFrame.from_records(rows, columns=columns)
         for column in frame.columns:  # numbers as DuckDB gives them: float64 (NaN) or int64
-            if frame[column].map(lambda value: value is None or isinstance(value, (int, float))).all():
+            if frame[column].map(lambda value: value is None or isinstance(value, numbers.Number)).all():
                 frame[column] = pd.to_numeric(frame[column], errors="coerce")
         return frame
 

@@ -31,7 +31,7 @@ def _runs(env):
 def _flights_per_day(warehouse_path):
     frame = read_table(
         warehouse_path,
-        "SELECT strftime(partition_date, '%Y-%m-%d') AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1",
+        "SELECT CAST(partition_date AS VARCHAR) AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1",
     )
     return dict(zip(frame.day, frame.n))
 

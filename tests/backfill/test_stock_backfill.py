@@ -37,7 +37,7 @@ def test_cli_backfill_tags_runs_loads_and_is_idempotent(cli_env, warehouse_path)
         assert len({run.tags["dagster/backfill"] for run in runs}) == 1
 
     counts = read_table(
-        warehouse_path, "SELECT strftime(partition_date, '%Y-%m-%d') AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1"
+        warehouse_path, "SELECT CAST(partition_date AS VARCHAR) AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1"
     )
     assert counts.day.tolist() == DAYS
     assert counts.n.tolist() == [len(flights_on(date.fromisoformat(day))) for day in DAYS]

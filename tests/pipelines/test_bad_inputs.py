@@ -8,6 +8,7 @@ import pytest
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 from tests.helpers import (
     assert_same_snapshot,
+    execute_sql,
     failure_message,
     read_table,
     run_daily,
@@ -91,12 +92,12 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_flights_file_fails_clearly_keeps_rows_and_loads_once_fixed(
-    case, landing_dir, landed_master, resources_config, instance, warehouse_path
+    case, landing_dir, landed_master, resources_config, instance, warehouse_location
 ):
     break_file, expected_phrases = BAD_INPUTS[case]
     assert run_daily(DAY, resources_config, instance).success
     assert run_daily("2013-01-09", resources_config, instance).success
-    before = snapshot(warehouse_path)
+    before = snapshot(warehouse_location)
 
     path = os.path.join(landing_dir, "flights", f"{DAY}.csv")
     break_file(path)
@@ -109,14 +110,14 @@ def test_bad_flights_file_fails_clearly_keeps_rows_and_loads_once_fixed(
         assert phrase in message, message
     failed_steps = [e.step_key for e in result.event_list if e.event_type_value == "STEP_FAILURE"]
     assert failed_steps == ["read_flights"]
-    assert_same_snapshot(before, snapshot(warehouse_path))
+    assert_same_snapshot(before, snapshot(warehouse_location))
 
     shutil.copy(os.path.join(landed_master, "flights", f"{DAY}.csv"), path)
     assert run_daily(DAY, resources_config, instance).success
-    assert_same_snapshot(before, snapshot(warehouse_path))
+    assert_same_snapshot(before, snapshot(warehouse_location))
 
 
-def test_bad_weather_file_fails_naming_line_and_column(landing_dir, resources_config, instance, warehouse_path):
+def test_bad_weather_file_fails_naming_line_and_column(landing_dir, resources_config, instance, warehouse_location):
     path = os.path.join(landing_dir, "weather", f"{DAY}.csv")
     _set_field(path, 4, 11, "heavy")  # precip
     result = run_daily(DAY, resources_config, instance)
@@ -126,38 +127,38 @@ def test_bad_weather_file_fails_naming_line_and_column(landing_dir, resources_co
 
 
 @pytest.mark.parametrize("text", ["2013-02-30", "2013-W10-1", "20130301", "2013-3-1"])
-def test_a_date_that_is_not_a_date_is_a_config_error(text, resources_config, instance, warehouse_path):
+def test_a_date_that_is_not_a_date_is_a_config_error(text, resources_config, instance, warehouse_location):
     run_config = {"resources": {"daily_partition": {"config": {"date": text}}}}
     result = run_with_run_config(flights_daily_pipeline, run_config, resources_config, instance)
     assert not result.success
     message = failure_message(result)
     assert "Invalid run config at resources.daily_partition.config.date" in message
     assert f"{text!r} is not a real date in YYYY-MM-DD form" in message
-    assert not os.path.exists(warehouse_path)  # nothing written
+    assert snapshot(warehouse_location) == {}  # nothing written, not even a table
 
 
-def test_a_landing_directory_that_does_not_exist(resources_config, instance, tmp_path, warehouse_path):
+def test_a_landing_directory_that_does_not_exist(resources_config, instance, tmp_path, warehouse_location):
     assert run_daily(DAY, resources_config, instance).success
-    before = snapshot(warehouse_path)
+    before = snapshot(warehouse_location)
     gone = str(tmp_path / "no-such-landing")
     config = {**resources_config, "landing": {"config": {"dir": gone}}}
     result = run_daily(DAY, config, instance)
     assert not result.success
     message = failure_message(result)
     assert f"the landing directory {gone} does not exist" in message
-    assert_same_snapshot(before, snapshot(warehouse_path))
+    assert_same_snapshot(before, snapshot(warehouse_location))
 
 
-def test_failed_load_inside_the_transaction_keeps_the_previous_rows(resources_config, instance, warehouse_path):
+def test_failed_load_inside_the_transaction_keeps_the_previous_rows(resources_config, instance, warehouse_location):
     """A failure after the deletes (the weather insert breaks a NOT NULL column) rolls everything back."""
-    import duckdb
-
     assert run_daily(DAY, resources_config, instance).success
-    with duckdb.connect(warehouse_path) as connection:
-        connection.execute("ALTER TABLE weather ADD COLUMN must_be_set VARCHAR DEFAULT 'x'")
-        connection.execute("ALTER TABLE weather ALTER COLUMN must_be_set SET NOT NULL")
-        connection.execute("ALTER TABLE weather ALTER COLUMN must_be_set DROP DEFAULT")
-    before = snapshot(warehouse_path)
+    execute_sql(
+        warehouse_location,
+        "ALTER TABLE weather ADD COLUMN must_be_set VARCHAR DEFAULT 'x'",
+        "ALTER TABLE weather ALTER COLUMN must_be_set SET NOT NULL",
+        "ALTER TABLE weather ALTER COLUMN must_be_set DROP DEFAULT",
+    )
+    before = snapshot(warehouse_location)
 
     result = run_daily(DAY, resources_config, instance)
 
@@ -165,8 +166,8 @@ def test_failed_load_inside_the_transaction_keeps_the_previous_rows(resources_co
     failed_steps = [e.step_key for e in result.event_list if e.event_type_value == "STEP_FAILURE"]
     assert failed_steps == ["load_partition"]
     assert "must_be_set" in failure_message(result)
-    assert_same_snapshot(before, snapshot(warehouse_path))
-    assert read_table(warehouse_path, "SELECT count(*) AS n FROM flights").n[0] == len(flights_on(date(2013, 1, 10)))
+    assert_same_snapshot(before, snapshot(warehouse_location))
+    assert read_table(warehouse_location, "SELECT count(*) AS n FROM flights").n[0] == len(flights_on(date(2013, 1, 10)))
 
 
 def test_a_symlink_out_of_the_landing_dir_is_refused_and_never_echoed(landing_dir, resources_config, instance, tmp_path):
@@ -182,12 +183,12 @@ def test_a_symlink_out_of_the_landing_dir_is_refused_and_never_echoed(landing_di
     assert "root:x" not in logged and "/bin/bash" not in logged
 
 
-def test_a_day_file_holding_another_day_fails_before_anything_is_written(landing_dir, resources_config, instance, warehouse_path):
+def test_a_day_file_holding_another_day_fails_before_anything_is_written(landing_dir, resources_config, instance, warehouse_location):
     """What a Launchpad edit could not do (the day is given once) a misplaced file cannot do either."""
     assert run_daily("2013-01-09", resources_config, instance).success
-    before = snapshot(warehouse_path)
+    before = snapshot(warehouse_location)
     shutil.copy(os.path.join(landing_dir, "flights", "2013-01-09.csv"), os.path.join(landing_dir, "flights", f"{DAY}.csv"))
     result = run_daily(DAY, resources_config, instance)
     assert not result.success
     assert "is not the partition date 2013-01-10" in failure_message(result)
-    assert_same_snapshot(before, snapshot(warehouse_path))
+    assert_same_snapshot(before, snapshot(warehouse_location))

@@ -36,7 +36,7 @@ def test_backfill_from_dialog_runs_with_the_daemon(start_dagit, page, warehouse_
     assert {run["status"] for run in runs} == {"SUCCESS"}
 
     counts = read_table(
-        warehouse_path, "SELECT strftime(partition_date, '%Y-%m-%d') AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1"
+        warehouse_path, "SELECT CAST(partition_date AS VARCHAR) AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1"
     )
     assert counts.day.tolist() == DAYS
     assert counts.n.tolist() == [len(flights_on(date.fromisoformat(day))) for day in DAYS]

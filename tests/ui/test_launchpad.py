@@ -28,6 +28,6 @@ def test_launchpad_partition_run_loads_that_day(start_dagit, page, warehouse_pat
     assert run["tags"]["dagster/partition"] == DAY
     assert run["tags"]["dagster/partition_set"] == "flights_daily_partition_set"
 
-    counts = read_table(warehouse_path, "SELECT strftime(partition_date, '%Y-%m-%d') AS day, count(*) AS n FROM flights GROUP BY 1")
+    counts = read_table(warehouse_path, "SELECT CAST(partition_date AS VARCHAR) AS day, count(*) AS n FROM flights GROUP BY 1")
     assert counts.day.tolist() == [DAY]
     assert counts.n.tolist() == [len(flights_on(date.fromisoformat(DAY)))]

@@ -58,7 +58,7 @@ def test_reexecute_from_failure_after_fixing_the_file(dagit_env, landed_master, 
     assert [columns[day][0] for day in DAYS] == ["success"] * 3  # the Last Run row
 
     counts = read_table(
-        warehouse_path, "SELECT strftime(partition_date, '%Y-%m-%d') AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1"
+        warehouse_path, "SELECT CAST(partition_date AS VARCHAR) AS day, count(*) AS n FROM flights GROUP BY 1 ORDER BY 1"
     )
     assert counts.day.tolist() == DAYS
     assert counts.n.tolist() == [len(flights_on(date.fromisoformat(day))) for day in DAYS]
