@@ -1,15 +1,42 @@
-"""Every private Dagster 0.15.10 API the backfill runner needs, in one place.
+"""Every private Dagster 0.15.10 API the project needs, in one place.
 
-``dagster pipeline backfill`` launches one subprocess per partition. To run
-partitions in-process yet record them exactly as that command does (same tags,
-same code origin so Dagit can re-execute them, a backfill record for Dagit's
-Backfills page) we need a few names that 0.15.10 does not export at top level.
-If a Dagster upgrade moves them, this is the only module to change.
+``dagster pipeline backfill`` launches one subprocess per partition. To run partitions
+in-process yet record them exactly as that command does (same tags, same code origin so Dagit
+can re-execute them, a backfill record for Dagit's Backfills page) we need a few names that
+0.15.10 does not export at top level, and the workers' cheaper view of the instance reaches
+into Dagster's storages (below). If a Dagster upgrade moves them, this is the only module to
+change.
+
+The workers' storages. Dagster 0.15's ``SqliteEventLogStorage`` writes each run's events to its
+own SQLite file and, for every single event, creates a SQLAlchemy engine, opens the file,
+inserts, commits with an fsync, closes the file (a WAL checkpoint) and throws the engine away;
+a new run's file is checked and stamped by loading all of Alembic's migration scripts, twice,
+and each table and index is committed separately. dagster-postgres 0.15.10's storages open a new
+database connection (``NullPool``) for every storage call. A daily run records about 46 events,
+so this bookkeeping cost more than the partition's data work. A backfill worker records many
+runs in a row, so:
+- SQLite: ``KeptOpenSqliteEventLogStorage`` keeps one engine and connection per database file
+  until the run is released; creates a run's file with the same tables, indexes, WAL mode and
+  Alembic stamp in one commit, with the head revision looked up once per process; commits
+  every event as it happens, with ``synchronous=NORMAL`` on its own connections: SQLite's
+  setting for WAL mode that stays consistent and survives a crash of the process (Ctrl-C, kill,
+  OOM) but not of the machine, where a power loss may drop the last events of a run's log.
+- PostgreSQL: ``pool_postgres_connections`` gives the run and event storages an engine that
+  keeps its connection open (checked before each use, so a restarted server is reconnected),
+  as Dagit's own ``optimize_for_dagit`` does; every statement still commits as before, events
+  with ``synchronous_commit=off`` (the same trade-off as SQLite's ``synchronous=NORMAL``: a
+  crash of the database server may drop the last events of a run, never a run's status).
+The files and rows are the ones Dagster writes, so Dagit and ``dagster`` read them as before.
 """
 import os
+from contextlib import contextmanager
+from functools import lru_cache
 from typing import Dict, List
 
 import pendulum
+import sqlalchemy as db
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from dagster import DagsterInstance, PipelineRun
 from dagster._core.execution.api import execute_run  # noqa: F401  (re-exported)
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
@@ -19,14 +46,16 @@ from dagster._core.host_representation.origin import (
     ExternalRepositoryOrigin,
 )
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log import SqlEventLogStorageMetadata, SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.pipeline_run import RunsFilter  # noqa: F401  (re-exported)
+from dagster._core.storage.sql import get_alembic_config
 from dagster._core.storage.tags import BACKFILL_ID_TAG  # noqa: F401  (re-exported)
 from dagster._core.utils import make_new_backfill_id  # noqa: F401  (re-exported)
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.exc import IntegrityError
-
-from flights_etl.backfill import event_log
+from sqlalchemy.pool import StaticPool
 
 SNAPSHOT_KINDS = 2  # a run stores its pipeline's snapshot and its execution plan's
 
@@ -66,28 +95,49 @@ def worker_instance() -> DagsterInstance:
     """The ``$DAGSTER_HOME`` instance as a backfill worker should write to it, cheaply.
 
     Two parts of a small run's cost are Dagster's bookkeeping rather than its data: capturing
-    stdout/stderr per step (dropped: NoOpComputeLogManager) and, with the default SQLite storage,
-    reopening an event database for every event (the same files, kept open instead: see
-    ``event_log.py``). Run events, statuses and materializations are recorded as usual.
+    stdout/stderr per step (dropped: NoOpComputeLogManager) and reaching the storage (SQLite:
+    the run's event file kept open; PostgreSQL: connections kept open; see the module's
+    docstring). Run events, statuses and materializations are recorded as usual.
     """
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return DagsterInstance.get()  # raises Dagster's own clear error about DAGSTER_HOME
     ref = InstanceRef.from_dir(home, overrides={"compute_logs": NOOP_COMPUTE_LOGS})
     events = ref.event_storage_data
-    if events.module_name.split(".")[0] == "dagster" and events.class_name == event_log.DAGSTER_STORAGE_CLASS:
+    if events.module_name.split(".")[0] == "dagster" and events.class_name == DAGSTER_STORAGE_CLASS:
         kept_open = ConfigurableClassData(
-            event_log.__name__, event_log.KeptOpenSqliteEventLogStorage.__name__, events.config_yaml
+            __name__, KeptOpenSqliteEventLogStorage.__name__, events.config_yaml
         )
         # Without the unified storage the instance is built from its three storages one by one.
         ref = ref._replace(storage_data=None, event_storage_data=kept_open)
-    return DagsterInstance.from_ref(ref)
+    return pool_postgres_connections(DagsterInstance.from_ref(ref))
+
+
+def pool_postgres_connections(instance: DagsterInstance) -> DagsterInstance:
+    """On dagster-postgres storage, let the run and event storages keep one connection open."""
+    try:
+        from dagster_postgres.event_log import PostgresEventLogStorage
+        from dagster_postgres.run_storage import PostgresRunStorage
+    except ImportError:
+        return instance
+    for storage in (instance.run_storage, instance.event_log_storage):
+        if isinstance(storage, (PostgresRunStorage, PostgresEventLogStorage)):
+            previous = storage._engine
+            # Events commit without waiting for the WAL flush, as SQLite's synchronous=NORMAL above:
+            # a crash of the server (not of a worker) may lose the last events, never run statuses.
+            options = {"options": "-c synchronous_commit=off"} if isinstance(storage, PostgresEventLogStorage) else {}
+            storage._engine = db.create_engine(
+                storage.postgres_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4, pool_pre_ping=True,
+                connect_args=options,
+            )
+            previous.dispose()
+    return instance
 
 
 def release_run(instance: DagsterInstance, run_id: str) -> None:
     """Close what the worker's event storage keeps open for a finished run."""
     storage = instance.event_log_storage
-    if isinstance(storage, event_log.KeptOpenSqliteEventLogStorage):
+    if isinstance(storage, KeptOpenSqliteEventLogStorage):
         storage.release(run_id)
 
 
@@ -131,3 +181,78 @@ def record_backfill(
             backfill_timestamp=pendulum.now("UTC").timestamp(),
         )
     )
+
+
+# --- the workers' storages ----------------------------------------------------------------
+
+# The storage this one stands in for, as an instance's configuration names it.
+DAGSTER_STORAGE_CLASS = "SqliteEventLogStorage"
+
+
+@lru_cache(maxsize=None)
+def _alembic_scripts() -> ScriptDirectory:
+    """Dagster's event-log migration scripts, loaded once per process."""
+    return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))
+
+
+def _sync_normal(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _init_run_db(engine) -> None:
+    """What Dagster's set-up does to a run's new file (tables, WAL mode, Alembic stamp at head),
+    without reloading the migration scripts for every run."""
+    with engine.connect() as connection:
+        migrations = MigrationContext.configure(connection)
+        if migrations.get_current_revision() is None:
+            connection.execute("PRAGMA journal_mode=WAL;")
+            with connection.begin():  # one commit for all tables, indexes and the stamp
+                SqlEventLogStorageMetadata.create_all(connection)
+                migrations.stamp(_alembic_scripts(), "head")
+
+
+class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` that keeps each database file open until its run is released."""
+
+    def __init__(self, base_dir, inst_data=None):
+        self._engines = {}  # set before Dagster's __init__, which may already write the index
+        super().__init__(base_dir, inst_data)
+
+    @staticmethod
+    def from_config_value(inst_data, config_value):
+        return KeptOpenSqliteEventLogStorage(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _connect(self, shard):
+        with self._db_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                engine = db.create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=StaticPool,  # one connection, reused
+                    connect_args={"check_same_thread": False},  # only ever used under _db_lock
+                )
+                db.event.listen(engine, "connect", _sync_normal)
+                if shard not in self._initialized_dbs:
+                    if shard == sqlite_event_log.INDEX_SHARD_NAME:
+                        self._initdb(engine)  # shared with other processes: Dagster's own set-up
+                    else:
+                        _init_run_db(engine)
+                    self._initialized_dbs.add(shard)
+                self._engines[shard] = engine
+            with engine.connect() as connection:
+                yield connection
+
+    def release(self, run_id: str) -> None:
+        """Close the run's database file: its run has finished and gets no more events."""
+        with self._db_lock:
+            engine = self._engines.pop(run_id, None)
+        if engine is not None:
+            engine.dispose()
+
+    def dispose(self):
+        with self._db_lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.dispose()
+        super().dispose()

@@ -40,8 +40,15 @@ class DagitStack:
 
     def start(self, ready_timeout_s: float = 120.0) -> "DagitStack":
         env = dict(self.env if self.env is not None else os.environ)
-        # Create the SQLite storage once, before two processes race to migrate it.
-        DagsterInstance.from_config(env["DAGSTER_HOME"]).dispose()
+        # Create the storage once, before two processes race to migrate it (with the processes'
+        # environment: a PostgreSQL instance takes its URL from it).
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            DagsterInstance.from_config(env["DAGSTER_HOME"]).dispose()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         workspace = ["-w", self.workspace]
         self._spawn("dagit", [os.path.join(BIN, "flights-dagit"), *workspace,
                               "-h", self.host, "-p", str(self.port)], env)

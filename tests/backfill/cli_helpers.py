@@ -50,8 +50,9 @@ def stock_backfill(env, start, end) -> subprocess.CompletedProcess:
     return result
 
 
-def instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml="telemetry:\n  enabled: false\n"):
-    home = tmp_path / "dagster_home"
+def instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml="telemetry:\n  enabled: false\n",
+                 home_name="dagster_home"):
+    home = tmp_path / home_name
     home.mkdir()
     (home / "dagster.yaml").write_text(dagster_yaml)
     # Create the instance's SQLite storage once: Dagster 0.15's first-time schema setup races
@@ -64,3 +65,17 @@ def instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml="telemetry:
         "FLIGHTS_LANDING_DIR": landing_dir,
         "FLIGHTS_WAREHOUSE": warehouse_path,
     }
+
+
+def postgres_instance_env(tmp_path, landing_dir, warehouse, postgres_server):
+    """``instance_env`` with the instance on PostgreSQL: deploy/postgres/dagster.yaml and a new database."""
+    from unittest import mock
+
+    from tests.conftest import new_postgres_database
+
+    pg_url = new_postgres_database(postgres_server)
+    with open(os.path.join(PROJECT_ROOT, "deploy", "postgres", "dagster.yaml")) as handle:
+        dagster_yaml = handle.read()
+    with mock.patch.dict(os.environ, {"DAGSTER_PG_URL": pg_url}):
+        env = instance_env(tmp_path, landing_dir, warehouse, dagster_yaml=dagster_yaml, home_name="dagster_home_pg")
+    return {**env, "DAGSTER_PG_URL": pg_url}

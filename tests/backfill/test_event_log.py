@@ -5,7 +5,7 @@ import sqlite3
 from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, reconstructable
 
 from flights_etl.backfill import dagster_internals as internals
-from flights_etl.backfill.event_log import KeptOpenSqliteEventLogStorage
+from flights_etl.backfill.dagster_internals import KeptOpenSqliteEventLogStorage
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 from tests.helpers import daily_run_args
 

@@ -35,12 +35,22 @@ def dagit_env(tmp_path, landing_dir, warehouse_path):
 
 
 @pytest.fixture
+def postgres_dagit_env(tmp_path, landing_dir, postgres_server):
+    """The shared deployment's shape: instance (deploy/postgres/dagster.yaml) and warehouse on PostgreSQL."""
+    from tests.backfill.cli_helpers import postgres_instance_env
+    from tests.conftest import new_postgres_database
+
+    return postgres_instance_env(tmp_path, landing_dir, new_postgres_database(postgres_server), postgres_server)
+
+
+@pytest.fixture
 def start_dagit(dagit_env, tmp_path):
-    """start_dagit(daemon=False) -> a running DagitStack for this test's instance; stopped at teardown."""
+    """start_dagit(daemon=False, env=None) -> a running DagitStack for this test's instance (or ``env``'s);
+    stopped at teardown."""
     stacks = []
 
-    def start(daemon: bool = False) -> DagitStack:
-        stack = DagitStack("workspace.yaml", port=free_port(), daemon=daemon, env=dagit_env,
+    def start(daemon: bool = False, env: dict = None) -> DagitStack:
+        stack = DagitStack("workspace.yaml", port=free_port(), daemon=daemon, env=env or dagit_env,
                            cwd=PROJECT_ROOT, log_dir=str(tmp_path))
         stacks.append(stack)
         return stack.start()
