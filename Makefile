@@ -14,7 +14,7 @@ TO ?= 2013-01-31
 DAGIT_PORT ?= 3000
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run land backfill wait summary report test lint dagit chromium clean
+.PHONY: install run land backfill wait summary report test lint dagit chromium servers pg clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ report: install
 	$(BIN)/flights-etl backfill --partition-set flights_monthly_partition_set --partitions $(MONTH)
 	$(BIN)/flights-etl summary --month $(MONTH)
 
-test: install chromium
+test: install chromium servers
 	$(BIN)/pytest
 
 lint: install
@@ -62,6 +62,17 @@ chromium:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
+
+# The tests start their own PostgreSQL and Redis servers from Debian's binaries: install them if missing.
+servers:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql redis-server; \
+	fi
+
+# A throwaway PostgreSQL on loopback for trying the shared deployment; prints the URLs to export. Ctrl-C stops it.
+pg: install servers
+	$(BIN)/python -m flights_etl.stack.postgres
 
 clean:
 	rm -rf data .dagster_home/history .dagster_home/storage .dagster_home/schedules .dagster_home/logs

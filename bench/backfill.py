@@ -11,7 +11,15 @@ seconds per partition, peak memory (the sum of PSS over the whole process tree, 
 extrapolated from its per-partition time on the sample (it grows linearly: one subprocess a run).
 Finally it checks that the warehouse stock produced equals ours, table by table.
 
-    .venv/bin/python bench/backfill.py [--sample 30] [--repeat 3] [--no-full-year] [--keep]
+With --postgres, a throwaway PostgreSQL server (flights_etl.stack.postgres) holds both the instance
+(deploy/postgres/dagster.yaml) and the warehouse for two more measurements in the same invocation:
+  (d) ours over the full year on PostgreSQL (fresh databases each time), its warehouse compared
+      table by table, value by value, with (b)'s DuckDB warehouse of the same year;
+  (e) ours over the sample with the workers' pooled connections switched off
+      (FLIGHTS_BACKFILL_POOLING=off: Dagster's own connection per storage call), beside (d)'s
+      pooled figure for the same sample: what dagster-postgres' NullPool costs a backfill.
+
+    .venv/bin/python bench/backfill.py [--sample 30] [--repeat 3] [--no-full-year] [--postgres] [--keep]
 """
 import argparse
 import os
@@ -153,18 +161,60 @@ def floor(env, first, last):
     return _measure(command, env)
 
 
-def _tables(warehouse: str) -> dict:
-    with duckdb.connect(warehouse, read_only=True) as connection:
+def _tables(location: str, all_tables: bool = False) -> dict:
+    """Each table's rows as sorted plain-Python tuples (DATE as midnight), from either backend."""
+    tables = ("flights", "weather", "daily_delays") + (("monthly_report",) if all_tables else ())
+    if location.startswith("postgresql://"):
+        import psycopg2
+
+        connection = psycopg2.connect(location)
+        try:
+            result = {}
+            for table in tables:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT * FROM {table}")
+                    result[table] = sorted((tuple(_plain(value) for value in row) for row in cursor.fetchall()), key=repr)
+            return result
+        finally:
+            connection.close()
+    with duckdb.connect(location, read_only=True) as connection:
         return {
-            table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
-            for table in ("flights", "weather", "daily_delays")
+            table: sorted((tuple(_plain(value) for value in row)
+                           for row in connection.execute(f"SELECT * FROM {table}").fetchall()), key=repr)
+            for table in tables
         }
 
 
-def _median_run(label, function, workdir, landing_dir, first, last, repeat):
+def _plain(value):
+    import datetime as dt
+
+    if type(value) is dt.date:
+        return dt.datetime.combine(value, dt.time())
+    return value
+
+
+def _fresh_postgres_env(workdir: str, landing_dir: str, server, pooling: bool = True) -> dict:
+    from unittest import mock
+
+    home = tempfile.mkdtemp(prefix="pg-", dir=workdir)
+    tag = os.path.basename(home).replace("-", "_").lower()
+    with open(os.path.join(PROJECT_ROOT, "deploy", "postgres", "dagster.yaml")) as source:
+        config = source.read()
+    with open(os.path.join(home, "dagster.yaml"), "w") as handle:
+        handle.write(config)
+    urls = {"DAGSTER_PG_URL": server.create_database(f"dagster_{tag}"),
+            "FLIGHTS_WAREHOUSE": server.create_database(f"warehouse_{tag}")}
+    with mock.patch.dict(os.environ, urls), DagsterInstance.from_config(home) as instance:
+        instance.get_runs(limit=1)  # create the storage once, up front
+    return {**os.environ, "DAGSTER_HOME": home, "FLIGHTS_LANDING_DIR": landing_dir, **urls,
+            **({} if pooling else {"FLIGHTS_BACKFILL_POOLING": "off"})}
+
+
+def _median_run(label, function, workdir, landing_dir, first, last, repeat, fresh_env=None):
     samples = []
     for attempt in range(repeat):
-        wall, peak, warehouse = function(_fresh_env(workdir, landing_dir), first, last)
+        env = fresh_env() if fresh_env else _fresh_env(workdir, landing_dir)
+        wall, peak, warehouse = function(env, first, last)
         samples.append((wall, peak, warehouse))
         print(f"  {label} run {attempt + 1}/{repeat}: {wall:.1f}s, peak {peak:.0f} MiB", flush=True)
     walls = [sample[0] for sample in samples]
@@ -178,6 +228,7 @@ def main():
     parser.add_argument("--stock-repeat", type=int, default=1, help="runs of stock (slow)")
     parser.add_argument("--no-full-year", action="store_true", help="skip the 365-partition run of ours")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (instances, warehouses)")
+    parser.add_argument("--postgres", action="store_true", help="also run (d) and (e) on a throwaway PostgreSQL")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="bench-backfill-")
@@ -208,9 +259,32 @@ def _benchmark(args, workdir: str) -> None:
         ("(c) floor: plain loading loop", n, floor_wall, floor_peak),
     ]
     if not args.no_full_year:
-        year_wall, year_peak, _ = _median_run("ours, full year", ours, workdir, landing_dir, FIRST_DAY, last_of_year, args.repeat)
+        year_wall, year_peak, year_warehouse = _median_run(
+            "ours, full year", ours, workdir, landing_dir, FIRST_DAY, last_of_year, args.repeat)
         rows.append(("(b) flights-etl backfill, full year", 365, year_wall, year_peak))
         rows.append(("(a) stock, full year (extrapolated)", 365, stock_wall / n * 365, float("nan")))
+    postgres_identical = None
+    if args.postgres:
+        from flights_etl.stack.postgres import PostgresServer
+
+        server = PostgresServer(directory=None).start()
+        try:
+            pg_env = lambda pooling=True: _fresh_postgres_env(workdir, landing_dir, server, pooling)  # noqa: E731
+            unpooled_wall, unpooled_peak, _ = _median_run(
+                "ours on PostgreSQL, pooling off", ours, workdir, landing_dir, first, last, args.repeat,
+                fresh_env=lambda: pg_env(False))
+            pooled_wall, pooled_peak, _ = _median_run(
+                "ours on PostgreSQL", ours, workdir, landing_dir, first, last, args.repeat, fresh_env=pg_env)
+            rows.append(("(e) ours on PostgreSQL, NullPool (stock)", n, unpooled_wall, unpooled_peak))
+            rows.append(("(d) ours on PostgreSQL, pooled", n, pooled_wall, pooled_peak))
+            if not args.no_full_year:
+                pg_year_wall, pg_year_peak, pg_year_warehouse = _median_run(
+                    "ours on PostgreSQL, full year", ours, workdir, landing_dir, FIRST_DAY, last_of_year, args.repeat,
+                    fresh_env=pg_env)
+                rows.append(("(d) ours on PostgreSQL, full year", 365, pg_year_wall, pg_year_peak))
+                postgres_identical = _tables(pg_year_warehouse, all_tables=True) == _tables(year_warehouse, all_tables=True)
+        finally:
+            server.stop()
 
     print()
     print(f"{'':40s} {'partitions':>10s} {'wall s':>8s} {'s/partition':>12s} {'peak MiB':>9s}")
@@ -222,9 +296,16 @@ def _benchmark(args, workdir: str) -> None:
     if not args.no_full_year:
         print(f"full year through flights-etl backfill: {year_wall:.1f}s (target <= 60 s), "
               f"extrapolated stock / ours: {stock_wall / n * 365 / year_wall:.1f}x")
+    if args.postgres:
+        print(f"PostgreSQL, same {n} partitions: NullPool / pooled {unpooled_wall / pooled_wall:.1f}x "
+              f"({unpooled_wall / n:.3f} vs {pooled_wall / n:.3f} s per partition)")
+        if not args.no_full_year:
+            print(f"full year on PostgreSQL (instance and warehouse): {pg_year_wall:.1f}s (target <= 60 s), "
+                  f"{pg_year_wall / year_wall:.2f}x the SQLite/DuckDB year")
+            print(f"PostgreSQL warehouse == DuckDB warehouse, full year, table by table, value by value: {postgres_identical}")
     identical = _tables(stock_warehouse) == _tables(ours_warehouse)
     print(f"warehouse after stock == warehouse after ours ({n} days; flights, weather, daily_delays): {identical}")
-    if not identical:
+    if not identical or postgres_identical is False:
         sys.exit(1)
 
 

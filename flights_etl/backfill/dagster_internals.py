@@ -113,8 +113,13 @@ def worker_instance() -> DagsterInstance:
     return pool_postgres_connections(DagsterInstance.from_ref(ref))
 
 
+POOLING_ENV = "FLIGHTS_BACKFILL_POOLING"  # "off": Dagster's own connection per call (to measure it)
+
+
 def pool_postgres_connections(instance: DagsterInstance) -> DagsterInstance:
     """On dagster-postgres storage, let the run and event storages keep one connection open."""
+    if os.environ.get(POOLING_ENV, "").lower() == "off":
+        return instance
     try:
         from dagster_postgres.event_log import PostgresEventLogStorage
         from dagster_postgres.run_storage import PostgresRunStorage

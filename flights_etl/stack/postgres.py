@@ -123,3 +123,42 @@ class PostgresServer:
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+def main() -> None:
+    """``make pg``: a throwaway server for trying the shared deployment by hand, until Ctrl-C."""
+    import argparse
+    import signal
+    import sys
+    import time
+
+    parser = argparse.ArgumentParser(description="A throwaway PostgreSQL server on loopback, until Ctrl-C.")
+    parser.add_argument("--env-file", default=".pg.env", help="Where to write the two exports as well (mode 600).")
+    args = parser.parse_args()
+    server = PostgresServer()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.start()
+        exports = (
+            f"export DAGSTER_PG_URL={server.create_database('dagster')}\n"
+            f"export FLIGHTS_WAREHOUSE={server.create_database('warehouse')}\n"
+        )
+        descriptor = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(exports)
+        print(f"PostgreSQL {server.host}:{server.port} (data in {server.directory}, removed on exit). "
+              f"In another shell (or `source {args.env_file}`):\n\n{exports}\n"
+              "and use deploy/postgres/dagster.yaml as $DAGSTER_HOME/dagster.yaml. Ctrl-C stops and removes it.",
+              flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        if os.path.exists(args.env_file):
+            os.remove(args.env_file)
+
+
+if __name__ == "__main__":
+    main()
