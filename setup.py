@@ -14,6 +14,8 @@ setup(
         # PostgreSQL backend, both through psycopg2.
         "dagster-postgres==0.15.10",
         "psycopg2-binary",
+        # The worker fleet: runs sent to `flights-etl worker` processes through a Redis broker.
+        "celery[redis]",
         # dagster 0.15.10 on Python 3.11: pendulum 3 breaks `import dagster`; SQLAlchemy 2 and
         # protobuf 4 are not supported by it (constraints.txt pins the exact verified versions).
         "pendulum<3",

@@ -46,7 +46,8 @@ def environment(workdir: str) -> dict:
 
 def runs_per_partition(env: dict) -> dict:
     from dagster import DagsterInstance
-    from dagster._core.storage.pipeline_run import RunsFilter
+
+    from flights_etl.backfill.dagster_internals import RunsFilter
 
     counts = defaultdict(int)
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:

@@ -92,6 +92,7 @@ def summary(warehouse, start, end, month, top):
 
 
 PARTITION_SET_HELP = "flights_daily_partition_set or flights_monthly_partition_set."
+FLEET_WINDOW = 100  # runs launched onto the fleet and not yet finished, at most
 
 
 def _partition_set(name, workspace):
@@ -140,7 +141,8 @@ def _instance():
     "--max-concurrent",
     type=click.IntRange(min=1),
     default=None,
-    help="Partitions run at once (worker processes). Default: the number of cores; at most 4 per core.",
+    help="Partitions run at once (local worker processes; default: the number of cores, at most 4 per core), or, on "
+    "the worker fleet, runs launched and not yet finished (default 100).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the partitions that would run, and exit.")
 @click.option("--workspace", default="workspace.yaml", show_default=True, help="Workspace the runs are recorded under.")
@@ -152,6 +154,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     them alike. Exits 1 when any partition failed, 130 when interrupted.
     """
     from flights_etl.backfill import dagster_internals as internals
+    from flights_etl.backfill.on_fleet import run_backfill_on_fleet, uses_fleet
     from flights_etl.backfill.progress import Progress, summary_table
     from flights_etl.backfill.runner import Backfill, BackfillStopped, default_concurrency, max_workers, run_backfill
     from flights_etl.backfill.selection import SelectionError, latest_after_reaping, narrow, parse_only, requested_partitions
@@ -159,13 +162,14 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     ways = sum([bool(start or end), partitions is not None, everything])
     if ways != 1 or (bool(start) != bool(end)):
         raise click.UsageError("Give exactly one of: --from A --to B, --partitions a,b,c, or --all.")
-    if max_concurrent is not None and max_concurrent > max_workers():
+    repository, partition_set = _partition_set(partition_set_name, workspace)
+    instance = _instance()
+    on_fleet = uses_fleet(instance)
+    if not on_fleet and max_concurrent is not None and max_concurrent > max_workers():
         raise click.UsageError(
             f"--max-concurrent {max_concurrent} is more than {max_workers()} (4 per core): each worker process takes "
             "~190 MB, and more workers than that only wait on the warehouse"
         )
-    repository, partition_set = _partition_set(partition_set_name, workspace)
-    instance = _instance()
     try:
         requested = requested_partitions(
             partition_set.get_partition_names(),
@@ -181,10 +185,15 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
         raise click.UsageError(str(error)) from None
     _report_reaped(reaped)
 
-    concurrency = max_concurrent or default_concurrency()
+    if on_fleet:
+        concurrency = max_concurrent or FLEET_WINDOW
+        where = f"on the worker fleet (queue {instance.run_launcher.queue}), up to {concurrency} launched at a time"
+    else:
+        concurrency = max_concurrent or default_concurrency()
+        where = f"{min(concurrency, max(len(chosen), 1))} at a time"
     click.echo(
         f"{partition_set_name} (mode {partition_set.mode}): {len(chosen)} of {len(requested)} requested partitions selected "
-        f"(--only {only}), {min(concurrency, max(len(chosen), 1))} at a time"
+        f"(--only {only}), {where}"
     )
     if dry_run:
         for name in chosen:
@@ -212,7 +221,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
         progress.update(outcome)
 
     try:
-        run_backfill(job, concurrency, finished, instance)
+        (run_backfill_on_fleet if on_fleet else run_backfill)(job, concurrency, finished, instance)
     except BackfillStopped as stop:  # cleaned up; what finished is in outcomes
         stopped = stop
     progress.finish()
@@ -315,6 +324,33 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
     if missing:
         shown = ", ".join(missing[:12]) + (f" ... ({len(missing)} in all)" if len(missing) > 12 else "")
         click.echo(f"missing: {shown}")
+
+
+@main.command()
+@click.option("--concurrency", "-c", type=click.IntRange(1, 64), default=None,
+              help="Worker processes, each executing one run at a time. Default: the number of cores.")
+@click.option("--queue", "-Q", default=None, help="Celery queue to take runs from. Default: flights.")
+@click.option("--hostname", "-n", default=None, help="This worker's name in the fleet. Default: flights@<host name>.")
+@click.option("--loglevel", default="INFO", show_default=True, help="Celery's log level.")
+def worker(concurrency, queue, hostname, loglevel):
+    """Join the worker fleet: execute the runs the Celery run launcher sends, in warm processes.
+
+    Needs $FLIGHTS_BROKER_URL (the broker) and $DAGSTER_HOME (the shared instance, e.g.
+    deploy/fleet/dagster.yaml with $DAGSTER_PG_URL); the warehouse is $FLIGHTS_WAREHOUSE.
+    """
+    from flights_etl.fleet.broker import DEFAULT_QUEUE, broker_url, masked
+    from flights_etl.fleet.execution import default_hostname
+    from flights_etl.fleet.worker import run_worker
+
+    _instance().dispose()  # a clear error now if DAGSTER_HOME is missing or broken
+    try:
+        broker = broker_url()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    name = hostname or default_hostname()
+    click.echo(f"flights-etl worker {name}: broker {masked(broker)}, queue {queue or DEFAULT_QUEUE}, "
+               f"{concurrency or os.cpu_count()} processes", err=True)
+    run_worker(broker, queue or DEFAULT_QUEUE, concurrency or os.cpu_count() or 1, name, loglevel)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,12 @@ from dagster._core.host_representation.origin import (
     ExternalRepositoryOrigin,
 )
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.launcher import (  # noqa: F401  (re-exported: the fleet's run launcher)
+    CheckRunHealthResult,
+    LaunchRunContext,
+    RunLauncher,
+    WorkerStatus,
+)
 from dagster._core.storage.event_log import SqlEventLogStorageMetadata, SqliteEventLogStorage
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.pipeline_run import RunsFilter  # noqa: F401  (re-exported)
@@ -53,7 +59,7 @@ from dagster._core.storage.sql import get_alembic_config
 from dagster._core.storage.tags import BACKFILL_ID_TAG  # noqa: F401  (re-exported)
 from dagster._core.utils import make_new_backfill_id  # noqa: F401  (re-exported)
 from dagster._core.workspace.load import location_origins_from_yaml_paths
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClass, ConfigurableClassData  # noqa: F401  (re-exported)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 

@@ -14,6 +14,7 @@ The URL's password is never shown: ``location`` and every error message carry th
 """
 import io
 import numbers
+import threading
 import zlib
 from contextlib import contextmanager
 from datetime import date
@@ -30,6 +31,8 @@ URL_SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT_S = 10
 NULL = "\\N"
 TABLES_LOCK = 0x666C6967  # advisory lock taken while the tables are created
+_ACTIVE = set()  # connections open in this process (see cancel_active_statements)
+_ACTIVE_LOCK = threading.Lock()
 
 
 def is_postgres_url(location: str) -> bool:
@@ -78,10 +81,14 @@ class PostgresWarehouse(Warehouse):
                 f"cannot connect to the PostgreSQL warehouse {self.location} "
                 f"(host {self.host}, database {self.database}): {self._scrub(_first_line(error))}"
             ) from None
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(connection)
         try:
             connection.set_session(readonly=read_only)
             yield connection
         finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard(connection)
             connection.close()
 
     def _replace(self, staged: Mapping[str, pd.DataFrame], key: date) -> None:
@@ -136,6 +143,24 @@ class PostgresWarehouse(Warehouse):
             if frame[column].map(lambda value: value is None or isinstance(value, numbers.Number)).all():
                 frame[column] = pd.to_numeric(frame[column], errors="coerce")
         return frame
+
+
+def cancel_active_statements() -> int:
+    """Cancel every statement this process is running on a PostgreSQL warehouse; returns how many
+    connections were asked.
+
+    psycopg2 blocks in C while the server works (waiting on another writer's partition lock, say),
+    so an interrupt (a terminate request) would wait with it. Called from another thread, this
+    asks the server to cancel the statement: it fails at once and its transaction rolls back.
+    """
+    with _ACTIVE_LOCK:
+        connections = list(_ACTIVE)
+    for connection in connections:
+        try:
+            connection.cancel()
+        except Exception:  # closed meanwhile
+            pass
+    return len(connections)
 
 
 def _copy(cursor, table: str, frame: pd.DataFrame) -> None:

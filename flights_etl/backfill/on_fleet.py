@@ -1,0 +1,179 @@
+"""``flights-etl backfill`` on an instance whose run launcher is the worker fleet's.
+
+The parent creates each run exactly as on one machine (same tags, code origin, backfill record),
+then launches it through the instance (``instance.launch_run``: the Celery run launcher sends it
+to the queue) instead of handing it to local processes, keeping up to ``window`` runs launched
+and not finished. It follows them in the instance and reports each as it ends, with the same
+progress, summary and exit codes. Every few seconds it asks the launcher whether the workers of
+its running runs are alive, as the daemon's run monitoring does, so a run whose worker died is
+marked failed even without a daemon. Ctrl-C or SIGTERM terminates what it launched (queued runs
+are revoked, running ones interrupted by their workers) and stops.
+"""
+import time
+import uuid
+from typing import Dict, List, Tuple
+
+from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
+
+from flights_etl.backfill import dagster_internals as internals
+from flights_etl.backfill.runner import (
+    Backfill,
+    BackfillStopped,
+    PartitionOutcome,
+    _first_line,
+    _signals_as_flags,
+)
+from flights_etl.runs import process
+from flights_etl.runs.liveness import CREATOR_TAG
+
+POLL_S = 0.2
+HEALTH_CHECK_S = 5.0
+FINISH_IN_FLIGHT_S = 60.0
+ENDED = {
+    PipelineRunStatus.SUCCESS: "SUCCESS",
+    PipelineRunStatus.FAILURE: "FAILURE",
+    PipelineRunStatus.CANCELED: "CANCELED",
+}
+
+
+def uses_fleet(instance: DagsterInstance) -> bool:
+    from flights_etl.fleet.launcher import CeleryRunLauncher
+
+    return isinstance(instance.run_launcher, CeleryRunLauncher)
+
+
+def run_backfill_on_fleet(backfill: Backfill, window: int, on_outcome, instance: DagsterInstance) -> List[PartitionOutcome]:
+    return _FleetBackfiller(backfill, window, on_outcome, instance).run()
+
+
+class _FleetBackfiller:
+    def __init__(self, backfill: Backfill, window: int, on_outcome, instance: DagsterInstance):
+        from dagster import reconstructable
+
+        self.backfill, self.window, self.on_outcome, self.instance = backfill, max(1, window), on_outcome, instance
+        self.launcher = instance.run_launcher
+        self.outcomes: List[PartitionOutcome] = []
+        self.waiting = list(backfill.partitions)
+        self.in_flight: Dict[str, Tuple[str, float]] = {}  # run id -> (partition, launched at)
+        self.repo_origin = internals.repository_origin(backfill.workspace_yaml, backfill.repository_name)
+        self.pipeline_origin = internals.pipeline_origin(self.repo_origin, backfill.pipeline.name)
+        self.recon = reconstructable(backfill.pipeline)
+        self.partitions = {partition.name: partition for partition in backfill.partition_set.get_partitions()}
+        self.base_tags = {**backfill.pipeline.tags, internals.BACKFILL_ID_TAG: backfill.backfill_id}
+        self.me = process.current()
+        self.last_health_check = time.monotonic()
+
+    def run(self) -> List[PartitionOutcome]:
+        try:
+            internals.record_backfill(
+                self.instance, self.backfill.backfill_id, self.repo_origin, self.backfill.partition_set.name,
+                list(self.backfill.partitions), self.base_tags,
+            )
+        except Exception as error:
+            raise BackfillStopped(f"stopped before any run: {_first_line(error)}", 1) from error
+        with _signals_as_flags() as stop:
+            try:
+                while self.waiting or self.in_flight:
+                    if stop.reason:
+                        raise BackfillStopped(stop.reason, stop.exit_code)
+                    while self.waiting and len(self.in_flight) < self.window and not stop.reason:
+                        self._launch(self.waiting.pop(0))
+                    self._collect()
+                    self._check_health()
+                    time.sleep(POLL_S)
+            except BackfillStopped as stopped:
+                self._stop(stopped.reason)
+                raise
+            except Exception as error:
+                reason = f"stopped: {_first_line(error)}"
+                self._stop(reason)
+                raise BackfillStopped(reason, 1) from error
+        return self.outcomes
+
+    def _launch(self, name: str) -> None:
+        partition = self.partitions[name]
+        run_id = str(uuid.uuid4())
+        run = internals.create_run_for_pipeline(
+            self.instance,
+            pipeline_def=self.backfill.pipeline,
+            run_id=run_id,
+            run_config=self.backfill.partition_set.run_config_for_partition(partition),
+            mode=self.backfill.partition_set.mode,
+            tags={**self.base_tags, **self.backfill.partition_set.tags_for_partition(partition),
+                  CREATOR_TAG: self.me.encode(run=run_id)},
+            pipeline_code_origin=self.recon.get_python_origin(),
+            external_pipeline_origin=self.pipeline_origin,
+        )
+        try:
+            self.instance.launch_run(run.run_id, workspace=None)
+        except Exception as error:  # the broker is down: Dagster has marked the run failed, with the reason
+            self._report(PartitionOutcome(name, run.run_id, "FAILURE", 0.0, _first_line(error)))
+            raise BackfillStopped(f"stopped: {_first_line(error)}", 1) from None
+        self.in_flight[run.run_id] = (name, time.monotonic())
+
+    def _collect(self) -> None:
+        if not self.in_flight:
+            return
+        records = self.instance.get_run_records(internals.RunsFilter(run_ids=list(self.in_flight)))
+        for record in records:
+            run = record.pipeline_run
+            if run.status not in ENDED:
+                continue
+            name, _launched = self.in_flight.pop(run.run_id)
+            seconds = (record.end_time - record.start_time) if record.start_time and record.end_time else 0.0
+            error = None if run.status == PipelineRunStatus.SUCCESS else first_error_of_run(self.instance, run.run_id)
+            self._report(PartitionOutcome(name, run.run_id, ENDED[run.status], seconds, error))
+
+    def _check_health(self) -> None:
+        """What the daemon's run monitoring does, so a dead worker's run ends even without a daemon."""
+        if time.monotonic() - self.last_health_check < HEALTH_CHECK_S or not self.in_flight:
+            return
+        self.last_health_check = time.monotonic()
+        for run in self.instance.get_runs(internals.RunsFilter(run_ids=list(self.in_flight))):
+            if run.status != PipelineRunStatus.STARTED:
+                continue
+            health = self.launcher.check_run_worker_health(run)
+            if health.status.value == "FAILED":
+                fresh = self.instance.get_run_by_id(run.run_id)
+                if fresh.status == PipelineRunStatus.STARTED:
+                    self.instance.report_run_failed(fresh, message=f"flights-etl backfill: {health.msg}")
+
+    def _report(self, outcome: PartitionOutcome) -> None:
+        self.outcomes.append(outcome)
+        self.on_outcome(outcome)
+
+    def _stop(self, reason: str) -> None:
+        """Terminate what was launched and not finished; wait for the runs to end."""
+        for run_id in list(self.in_flight):
+            try:
+                self.launcher.terminate(run_id)
+            except Exception:  # the instance or broker is gone: `status` finds the runs later
+                pass
+        deadline = time.monotonic() + FINISH_IN_FLIGHT_S
+        while self.in_flight and time.monotonic() < deadline:
+            try:
+                self._collect()
+            except Exception:
+                break
+            time.sleep(POLL_S)
+        for run_id, (name, launched) in list(self.in_flight.items()):
+            self._report(PartitionOutcome(name, run_id, "CANCELED", time.monotonic() - launched,
+                                          f"backfill {reason}; the run had not ended"))
+        self.in_flight.clear()
+
+
+def first_error_of_run(instance: DagsterInstance, run_id: str) -> str:
+    """The first failed step and its own message, else the run's failure message."""
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
+        error = record.dagster_event.event_specific_data.error
+        while error.cause is not None and "DagsterExecutionStepExecutionError" in error.message:
+            error = error.cause
+        message = error.message.strip()
+        if error.cls_name == "Failure":
+            message = message.split(": ", 1)[-1]
+        return f"{record.dagster_event.step_key}: {message}"
+    for event_type in (DagsterEventType.PIPELINE_FAILURE, DagsterEventType.PIPELINE_CANCELED):
+        records = instance.all_logs(run_id, of_type=event_type)
+        if records:
+            return records[-1].message or "run failed"
+    return "run failed"

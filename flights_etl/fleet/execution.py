@@ -1,0 +1,145 @@
+"""What a fleet worker process does with a run: claim it, check it, execute it in-process, heartbeat.
+
+Each Celery worker process keeps a warm instance (the shared one its ``$DAGSTER_HOME`` names,
+with the backfill workers' cheap storage) and the reconstructed pipelines, and for each task:
+1. claims the run in Redis (``SET NX``): a second delivery of the same task stands down;
+2. stands down if the run is no longer waiting to start (already executed, canceled);
+3. fails the run with a clear error if the launcher's code differs from this worker's;
+4. executes it with Dagster's ``execute_run``, while a thread refreshes the claim every 5 s
+   (the heartbeat the launcher's health check reads) and watches for a terminate request
+   (status CANCELING), which it turns into Dagster's interrupt: the run ends CANCELED and its
+   warehouse transaction rolls back.
+"""
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+
+from dagster import DagsterInstance, PipelineRunStatus, reconstructable
+
+from flights_etl.backfill import dagster_internals as internals
+from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
+from flights_etl.fleet.version import code_version
+from flights_etl.warehouse.postgres_backend import cancel_active_statements
+
+logger = logging.getLogger("flights_etl.fleet")
+WORKER_TAG = "flights/worker"
+WAITING = (PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING)
+CANCEL_POLL_S = 1.0
+
+
+class WorkerProcess:
+    """One worker process's warm state."""
+
+    def __init__(self, broker: str, hostname: str):
+        from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+        from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
+        self.instance: DagsterInstance = internals.worker_instance()
+        self.redis = redis_client(broker)
+        self.hostname = hostname
+        self.pipelines = {
+            pipeline.name: reconstructable(pipeline) for pipeline in (flights_daily_pipeline, flights_monthly_pipeline)
+        }
+
+    def execute(self, run_id: str, launcher_code_version: str) -> str:
+        """Execute one delivered run; returns what happened, in words (for the worker's log)."""
+        instance = self.instance
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            return _log(f"run {run_id} is not in this worker's instance (DAGSTER_HOME={os.environ.get('DAGSTER_HOME')}): "
+                        "the worker and the launcher must share the instance")
+        me = f"{self.hostname} pid {os.getpid()}"
+        if not self.redis.set(claim_key(run_id), me, nx=True, ex=CLAIM_TTL_S):
+            holder = self.redis.get(claim_key(run_id))
+            instance.report_engine_event(
+                f"flights fleet: task delivered again; {holder.decode() if holder else 'another worker'} has claimed "
+                "this run: not executing it twice", run)
+            return _log(f"run {run_id}: delivered again, already claimed: stood down")
+        try:
+            run = instance.get_run_by_id(run_id)
+            if run.status == PipelineRunStatus.CANCELING:
+                instance.report_run_canceled(run, message=f"flights fleet: canceled before it started on {self.hostname}")
+                return _log(f"run {run_id}: canceled before it started")
+            if run.status not in WAITING:
+                instance.report_engine_event(
+                    f"flights fleet: task delivered again on {self.hostname}; the run is already "
+                    f"{run.status.value}: not executing it twice", run)
+                return _log(f"run {run_id}: already {run.status.value}: stood down")
+            if launcher_code_version != code_version():
+                instance.report_run_failed(run, message=(
+                    f"flights fleet: worker {self.hostname} runs flights-etl {code_version()}, but the run was launched "
+                    f"by flights-etl {launcher_code_version}: deploy the same code on every machine, then re-execute"))
+                return _log(f"run {run_id}: code version mismatch: failed")
+            recon = self.pipelines.get(run.pipeline_name)
+            if recon is None:
+                instance.report_run_failed(run, message=f"flights fleet: worker {self.hostname} has no pipeline {run.pipeline_name}")
+                return _log(f"run {run_id}: unknown pipeline {run.pipeline_name}")
+            instance.add_run_tags(run_id, {WORKER_TAG: self.hostname})
+            watcher = _Watcher(instance, self.redis, run_id, me)
+            watcher.start()
+            started = time.perf_counter()
+            try:
+                result = internals.execute_run(recon, run, instance)
+            except KeyboardInterrupt:
+                result = None
+            finally:
+                watcher.stop()
+                internals.release_run(instance, run_id)
+            final = instance.get_run_by_id(run_id).status
+            if final in WAITING + (PipelineRunStatus.STARTED,):  # Dagster could not record its end
+                instance.report_run_failed(run, message=f"flights fleet: execution on {self.hostname} ended without a status")
+            return _log(f"run {run_id} ({run.tags.get('dagster/partition', '')}): "
+                        f"{'success' if result is not None and result.success else final.value} "
+                        f"in {time.perf_counter() - started:.2f}s on {self.hostname}")
+        finally:
+            _release_claim(self.redis, run_id, me)
+
+
+class _Watcher(threading.Thread):
+    """Refreshes the run's claim (the heartbeat) and turns a terminate request into an interrupt."""
+
+    def __init__(self, instance: DagsterInstance, redis, run_id: str, me: str):
+        super().__init__(name=f"heartbeat-{run_id[:8]}", daemon=True)
+        self.instance, self.redis, self.run_id, self.me = instance, redis, run_id, me
+        self._stopped = threading.Event()
+
+    def run(self):
+        last_beat = time.monotonic()
+        interrupted = False
+        while not self._stopped.wait(CANCEL_POLL_S):
+            try:
+                if time.monotonic() - last_beat >= HEARTBEAT_S:
+                    self.redis.set(claim_key(self.run_id), self.me, xx=True, ex=CLAIM_TTL_S)
+                    last_beat = time.monotonic()
+                run = self.instance.get_run_by_id(self.run_id)
+                if not interrupted and run is not None and run.status == PipelineRunStatus.CANCELING:
+                    interrupted = True
+                    os.kill(os.getpid(), signal.SIGINT)  # Dagster's interrupt: the run ends CANCELED
+                    cancel_active_statements()  # a statement waiting on the server stops now
+            except Exception as error:  # the broker or the instance blinked: try again next second
+                logger.warning("heartbeat of run %s: %s", self.run_id, error)
+
+    def stop(self):
+        self._stopped.set()
+        self.join(timeout=5)
+
+
+def _release_claim(redis, run_id: str, me: str) -> None:
+    """Drop the claim if it is still ours (so the health check sees the run as ended, not lost)."""
+    try:
+        key = claim_key(run_id)
+        if redis.get(key) == me.encode():
+            redis.delete(key)
+    except Exception:
+        pass
+
+
+def _log(text: str) -> str:
+    logger.info(text)
+    return text
+
+
+def default_hostname() -> str:
+    return f"flights@{socket.gethostname()}"
