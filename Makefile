@@ -14,7 +14,7 @@ TO ?= 2013-01-31
 DAGIT_PORT ?= 3000
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run land backfill wait summary report test lint dagit chromium servers pg clean
+.PHONY: install run land backfill wait summary report test lint dagit chromium servers pg stack clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ servers:
 # A throwaway PostgreSQL on loopback for trying the shared deployment; prints the URLs to export. Ctrl-C stops it.
 pg: install servers
 	$(BIN)/python -m flights_etl.stack.postgres
+
+# The worker fleet on one machine: throwaway PostgreSQL and Redis, WORKERS workers, the daemon and
+# Dagit on 127.0.0.1:DAGIT_PORT. Land files first (make land). Ctrl-C stops everything.
+WORKERS ?= 2
+stack: install servers
+	$(BIN)/python -m flights_etl.stack.cluster --workers $(WORKERS) --port $(DAGIT_PORT)
 
 clean:
 	rm -rf data .dagster_home/history .dagster_home/storage .dagster_home/schedules .dagster_home/logs
