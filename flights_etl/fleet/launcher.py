@@ -17,6 +17,7 @@ sensors, ``dagster pipeline backfill``, re-execution, and ``flights-etl backfill
   for one automatic retry of the whole partition (``dagster/max_retries``,
   ``dagster/retry_strategy: ALL_STEPS``), which the daemon's run retries carry out.
 """
+import uuid
 from typing import Optional
 
 from dagster import Field, StringSource
@@ -89,19 +90,23 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
 
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.pipeline_run
+        # Tagged before it is sent: a worker may take it at once, and Dagster 0.15 merges run tags
+        # by read-modify-write, so two processes tagging one run at the same time lose a tag.
+        task_id = str(uuid.uuid4())
+        self._instance.add_run_tags(run.run_id, {TASK_TAG: task_id, QUEUE_TAG: self.queue})
+        self._instance.report_engine_event(
+            f"Sending to the fleet: Celery queue {self.queue} at {masked(self.broker)}, task {task_id}", run
+        )
         try:
-            task = self.app.send_task(
-                TASK_NAME, args=[run.run_id, code_version()], queue=self.queue, retry=True, retry_policy=PUBLISH_RETRY
+            self.app.send_task(
+                TASK_NAME, args=[run.run_id, code_version()], task_id=task_id, queue=self.queue,
+                retry=True, retry_policy=PUBLISH_RETRY,
             )
         except Exception as error:
             raise RuntimeError(
                 f"could not send run {run.run_id} to the Celery broker {masked(self.broker)} (queue {self.queue}): "
                 f"{_first_line(error)}"
             ) from None
-        self._instance.add_run_tags(run.run_id, {TASK_TAG: task.id, QUEUE_TAG: self.queue})
-        self._instance.report_engine_event(
-            f"Sent to the fleet: Celery queue {self.queue} at {masked(self.broker)}, task {task.id}", run
-        )
 
     def launch_run_by_id(self, run_id: str) -> None:
         """``instance.launch_run`` for a run created outside Dagit and the daemon (``flights-etl backfill``)."""
