@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 
-from dagster import DagsterInstance, PipelineRunStatus, reconstructable
+from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRunStatus, reconstructable
 
 from flights_etl.backfill import dagster_internals as internals
 from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
@@ -26,7 +26,7 @@ from flights_etl.warehouse.postgres_backend import cancel_active_statements
 
 logger = logging.getLogger("flights_etl.fleet")
 WORKER_TAG = "flights/worker"
-WAITING = (PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING)
+WAITING = (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING)
 CANCEL_POLL_S = 1.0
 
 
@@ -77,6 +77,14 @@ class WorkerProcess:
                 instance.report_run_failed(run, message=f"flights fleet: worker {self.hostname} has no pipeline {run.pipeline_name}")
                 return _log(f"run {run_id}: unknown pipeline {run.pipeline_name}")
             instance.add_run_tags(run_id, {WORKER_TAG: self.hostname})
+            if run.status == PipelineRunStatus.QUEUED:  # taken from the queue: dequeued, then STARTING
+                for event_type, message in ((DagsterEventType.PIPELINE_DEQUEUED, f"Taken from the fleet's queue by {me}"),
+                                            (DagsterEventType.PIPELINE_STARTING, None)):
+                    instance.report_dagster_event(
+                        DagsterEvent(event_type_value=event_type.value, pipeline_name=run.pipeline_name, message=message),
+                        run_id=run_id,
+                    )
+                run = instance.get_run_by_id(run_id)
             watcher = _Watcher(instance, self.redis, run_id, me)
             watcher.start()
             started = time.perf_counter()
@@ -84,6 +92,12 @@ class WorkerProcess:
                 result = internals.execute_run(recon, run, instance)
             except KeyboardInterrupt:
                 result = None
+            except Exception as error:  # never leave the run looking alive
+                result = None
+                logger.exception("run %s", run_id)
+                instance.report_run_failed(
+                    instance.get_run_by_id(run_id),
+                    message=f"flights fleet: execution on {self.hostname} failed: {type(error).__name__}: {error}")
             finally:
                 watcher.stop()
                 internals.release_run(instance, run_id)

@@ -5,9 +5,11 @@ run starts goes through it: the Launchpad, Dagit backfills and the daemon's sche
 sensors, ``dagster pipeline backfill``, re-execution, and ``flights-etl backfill``. A
 ``flights-etl worker`` process takes the task and executes the run in-process.
 
-- ``launch_run``: sends the task (run id and this process's code version) to the queue; if the
-  broker cannot be reached the launch fails, naming the broker (never its password), and the
-  run is marked failed: nothing is left queued half-way.
+- ``launch_run``: marks the run QUEUED (waiting for a worker, as Dagit shows it) and sends the
+  task (run id and this process's code version) to the queue; if the broker cannot be reached
+  the launch fails, naming the broker (never its password), and the run is marked failed:
+  nothing is left queued half-way. A worker moves it on (dequeued, started). Do not combine
+  this launcher with the QueuedRunCoordinator: Celery is the queue.
 - ``terminate``: a run still waiting in the queue is revoked and marked CANCELED; a running
   one is marked CANCELING, which its worker turns into Dagster's interrupt (CANCELED, the
   warehouse transaction rolled back).
@@ -20,7 +22,7 @@ sensors, ``dagster pipeline backfill``, re-execution, and ``flights-etl backfill
 import uuid
 from typing import Optional
 
-from dagster import Field, StringSource
+from dagster import DagsterEvent, DagsterEventType, Field, StringSource
 
 from flights_etl.backfill.dagster_internals import (
     CheckRunHealthResult,
@@ -94,8 +96,15 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         # by read-modify-write, so two processes tagging one run at the same time lose a tag.
         task_id = str(uuid.uuid4())
         self._instance.add_run_tags(run.run_id, {TASK_TAG: task_id, QUEUE_TAG: self.queue})
-        self._instance.report_engine_event(
-            f"Sending to the fleet: Celery queue {self.queue} at {masked(self.broker)}, task {task_id}", run
+        # QUEUED while it waits for a worker (as Dagit shows it, and terminates it), not STARTING:
+        # run monitoring gives a STARTING run only a bounded time, and a long backfill queues long.
+        self._instance.report_dagster_event(
+            DagsterEvent(
+                event_type_value=DagsterEventType.PIPELINE_ENQUEUED.value,
+                pipeline_name=run.pipeline_name,
+                message=f"Sent to the fleet: Celery queue {self.queue} at {masked(self.broker)}, task {task_id}",
+            ),
+            run_id=run.run_id,
         )
         try:
             self.app.send_task(
@@ -126,7 +135,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         if run is None or run.is_finished:
             return False
         claimed = self._claimed(run_id)
-        if run.status in (PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING, PipelineRunStatus.QUEUED) and not claimed:
+        if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING) and not claimed:
             task_id = run.tags.get(TASK_TAG)
             if task_id:
                 try:
