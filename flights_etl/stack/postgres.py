@@ -44,6 +44,7 @@ class PostgresServer:
     user: str = "flights"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     settings: List[str] = field(default_factory=list)  # extra ``-c name=value`` for the server
+    allow_networks: List[str] = field(default_factory=list)  # CIDRs, besides loopback, allowed to log in
     _owned_directory: bool = False
 
     def __post_init__(self):
@@ -88,6 +89,9 @@ class PostgresServer:
                 "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
             ])
             os.remove(password_file)
+            if self.allow_networks:
+                with open(os.path.join(self.data_dir, "pg_hba.conf"), "a") as handle:
+                    handle.writelines(f"host all all {network} scram-sha-256\n" for network in self.allow_networks)
         options = " ".join([
             f"-p {self.port}", f"-c listen_addresses={listen}", f"-c unix_socket_directories={self.directory}",
             "-c max_connections=200", *(f"-c {setting}" for setting in self.settings),
