@@ -15,9 +15,10 @@ With --postgres, a throwaway PostgreSQL server (flights_etl.stack.postgres) hold
 (deploy/postgres/dagster.yaml) and the warehouse for two more measurements in the same invocation:
   (d) ours over the full year on PostgreSQL (fresh databases each time), its warehouse compared
       table by table, value by value, with (b)'s DuckDB warehouse of the same year;
-  (e) ours over the sample with the workers' pooled connections switched off
-      (FLIGHTS_BACKFILL_POOLING=off: Dagster's own connection per storage call), beside (d)'s
-      pooled figure for the same sample: what dagster-postgres' NullPool costs a backfill.
+  (e) ours over the sample on dagster-postgres as shipped (`storage: postgres:`) with the
+      workers' pooled connections switched off (FLIGHTS_BACKFILL_POOLING=off): a new connection
+      for every storage call, beside (d)'s figure for the same sample (PooledPostgresStorage):
+      what dagster-postgres' NullPool costs a backfill.
 
     .venv/bin/python bench/backfill.py [--sample 30] [--repeat 3] [--no-full-year] [--postgres] [--keep]
 """
@@ -198,8 +199,11 @@ def _fresh_postgres_env(workdir: str, landing_dir: str, server, pooling: bool = 
 
     home = tempfile.mkdtemp(prefix="pg-", dir=workdir)
     tag = os.path.basename(home).replace("-", "_").lower()
-    with open(os.path.join(PROJECT_ROOT, "deploy", "postgres", "dagster.yaml")) as source:
-        config = source.read()
+    if pooling:
+        with open(os.path.join(PROJECT_ROOT, "deploy", "postgres", "dagster.yaml")) as source:
+            config = source.read()
+    else:  # dagster-postgres as shipped: storage: postgres:, a new connection for every call
+        config = "telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
     with open(os.path.join(home, "dagster.yaml"), "w") as handle:
         handle.write(config)
     urls = {"DAGSTER_PG_URL": server.create_database(f"dagster_{tag}"),

@@ -22,7 +22,7 @@ runs in a row, so:
   setting for WAL mode that stays consistent and survives a crash of the process (Ctrl-C, kill,
   OOM) but not of the machine, where a power loss may drop the last events of a run's log.
 - PostgreSQL: ``pool_postgres_connections`` gives the run and event storages an engine that
-  keeps its connection open (checked before each use, so a restarted server is reconnected),
+  keeps its connection open (after a server restart the first call fails and the pool reconnects),
   as Dagit's own ``optimize_for_dagit`` does; every statement still commits as before, events
   with ``synchronous_commit=off`` (the same trade-off as SQLite's ``synchronous=NORMAL``: a
   crash of the database server may drop the last events of a run, never a run's status).
@@ -138,7 +138,7 @@ def pool_postgres_connections(instance: DagsterInstance) -> DagsterInstance:
             # a crash of the server (not of a worker) may lose the last events, never run statuses.
             options = {"options": "-c synchronous_commit=off"} if isinstance(storage, PostgresEventLogStorage) else {}
             storage._engine = db.create_engine(
-                storage.postgres_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4, pool_pre_ping=True,
+                storage.postgres_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4,
                 connect_args=options,
             )
             previous.dispose()
@@ -150,20 +150,34 @@ def pool_postgres_connections(instance: DagsterInstance) -> DagsterInstance:
 # dagster-postgres 0.15.10 connects anew for every storage call (NullPool); with SCRAM password
 # authentication that costs ~10 ms of CPU each, ~30 calls for each run the daemon submits from a
 # Dagit backfill. ``storage: custom: PooledPostgresStorage`` (deploy/postgres and deploy/fleet)
-# is dagster-postgres' own storage with a small pool of connections, checked before each use.
+# is dagster-postgres' own storage with a small pool of connections (a connection the server
+# dropped fails one call, then the pool reconnects: no ping before every call, ~75 per run).
 
 def _keep_connections(storage) -> None:
     previous = storage._engine
     storage._engine = db.create_engine(
-        storage.postgres_url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8, pool_pre_ping=True
+        storage.postgres_url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8
     )
     previous.dispose()
 
 
 class PooledPostgresRunStorage(PostgresRunStorage):
     def __init__(self, postgres_url, should_autocreate_tables=True, inst_data=None):
+        self._schema_has = {}  # before Dagster's __init__, which may already ask
         super().__init__(postgres_url, should_autocreate_tables, inst_data)
         _keep_connections(self)
+
+    # Dagster 0.15 reflects the runs table's columns (several catalog queries) on every run event
+    # and partition query to learn whether a migration has run; once it has, it stays run.
+    def has_run_stats_index_cols(self):
+        if not self._schema_has.get("run_stats"):
+            self._schema_has["run_stats"] = super().has_run_stats_index_cols()
+        return self._schema_has["run_stats"]
+
+    def has_bulk_actions_selector_cols(self):
+        if not self._schema_has.get("bulk_actions"):
+            self._schema_has["bulk_actions"] = super().has_bulk_actions_selector_cols()
+        return self._schema_has["bulk_actions"]
 
     @staticmethod
     def from_config_value(inst_data, config_value):
@@ -184,6 +198,18 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
         )
 
 
+class PooledPostgresScheduleStorage(PostgresScheduleStorage):
+    def __init__(self, postgres_url, should_autocreate_tables=True, inst_data=None):
+        super().__init__(postgres_url, should_autocreate_tables, inst_data)
+        _keep_connections(self)
+
+    @staticmethod
+    def from_config_value(inst_data, config_value):
+        return PooledPostgresScheduleStorage(
+            pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True), inst_data
+        )
+
+
 class PooledPostgresStorage(DagsterPostgresStorage):
     """dagster-postgres' storage (runs, events, schedules) keeping a few connections open."""
 
@@ -193,7 +219,7 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         self._inst_data = inst_data
         self._run_storage = PooledPostgresRunStorage(postgres_url, should_autocreate_tables)
         self._event_log_storage = PooledPostgresEventLogStorage(postgres_url, should_autocreate_tables)
-        self._schedule_storage = PostgresScheduleStorage(postgres_url, should_autocreate_tables)
+        self._schedule_storage = PooledPostgresScheduleStorage(postgres_url, should_autocreate_tables)
         super(DagsterPostgresStorage, self).__init__()
 
     @staticmethod
@@ -210,6 +236,11 @@ class PooledPostgresStorage(DagsterPostgresStorage):
     @property
     def run_storage_data(self):
         return ConfigurableClassData(__name__, "PooledPostgresRunStorage", self.inst_data.config_yaml) \
+            if self.inst_data else None
+
+    @property
+    def schedule_storage_data(self):
+        return ConfigurableClassData(__name__, "PooledPostgresScheduleStorage", self.inst_data.config_yaml) \
             if self.inst_data else None
 
 

@@ -22,10 +22,10 @@ from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRun
 from flights_etl.backfill import dagster_internals as internals
 from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
 from flights_etl.fleet.version import code_version
+from flights_etl.runs.executor import WORKER_NAME_ENV, WORKER_TAG  # noqa: F401  (WORKER_TAG re-exported)
 from flights_etl.warehouse.postgres_backend import cancel_active_statements
 
 logger = logging.getLogger("flights_etl.fleet")
-WORKER_TAG = "flights/worker"
 WAITING = (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING)
 CANCEL_POLL_S = 1.0
 
@@ -39,6 +39,7 @@ class WorkerProcess:
         self.instance: DagsterInstance = internals.worker_instance()
         self.redis = redis_client(broker)
         self.hostname = hostname
+        os.environ[WORKER_NAME_ENV] = hostname  # the executor records it with the run's process
         self.pipelines = {
             pipeline.name: reconstructable(pipeline) for pipeline in (flights_daily_pipeline, flights_monthly_pipeline)
         }
@@ -76,7 +77,6 @@ class WorkerProcess:
             if recon is None:
                 instance.report_run_failed(run, message=f"flights fleet: worker {self.hostname} has no pipeline {run.pipeline_name}")
                 return _log(f"run {run_id}: unknown pipeline {run.pipeline_name}")
-            instance.add_run_tags(run_id, {WORKER_TAG: self.hostname})
             if run.status == PipelineRunStatus.QUEUED:  # taken from the queue: dequeued, then STARTING
                 for event_type, message in ((DagsterEventType.PIPELINE_DEQUEUED, f"Taken from the fleet's queue by {me}"),
                                             (DagsterEventType.PIPELINE_STARTING, None)):

@@ -19,7 +19,6 @@ sensors, ``dagster pipeline backfill``, re-execution, and ``flights-etl backfill
   for one automatic retry of the whole partition (``dagster/max_retries``,
   ``dagster/retry_strategy: ALL_STEPS``), which the daemon's run retries carry out.
 """
-import uuid
 from typing import Optional
 
 from dagster import DagsterEvent, DagsterEventType, Field, StringSource
@@ -35,8 +34,6 @@ from flights_etl.backfill.dagster_internals import (
 from flights_etl.fleet.broker import DEFAULT_QUEUE, TASK_NAME, broker_url, claim_key, make_app, masked, redis_client
 from flights_etl.fleet.version import code_version
 
-TASK_TAG = "flights/celery_task"
-QUEUE_TAG = "flights/celery_queue"
 RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "ALL_STEPS"}
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
@@ -92,10 +89,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
 
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.pipeline_run
-        # Tagged before it is sent: a worker may take it at once, and Dagster 0.15 merges run tags
-        # by read-modify-write, so two processes tagging one run at the same time lose a tag.
-        task_id = str(uuid.uuid4())
-        self._instance.add_run_tags(run.run_id, {TASK_TAG: task_id, QUEUE_TAG: self.queue})
+        task_id = run.run_id  # one task per run: revoking a run's task needs nothing but the run
         # QUEUED while it waits for a worker (as Dagit shows it, and terminates it), not STARTING:
         # run monitoring gives a STARTING run only a bounded time, and a long backfill queues long.
         self._instance.report_dagster_event(
@@ -136,12 +130,10 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
             return False
         claimed = self._claimed(run_id)
         if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING) and not claimed:
-            task_id = run.tags.get(TASK_TAG)
-            if task_id:
-                try:
-                    self.app.control.revoke(task_id)
-                except Exception:  # the worker stands down anyway: the run is CANCELED when it arrives
-                    pass
+            try:
+                self.app.control.revoke(run_id)  # its task's id is the run's
+            except Exception:  # the worker stands down anyway: the run is CANCELED when it arrives
+                pass
             instance.report_run_canceled(run, message="Terminated while waiting in the fleet's queue: task revoked")
             return True
         instance.report_run_canceling(run, message="Termination requested: its worker interrupts it")

@@ -5,11 +5,15 @@ launcher, ``dagster pipeline backfill``, tests) ends in an executor; recording t
 process there, as the run tag ``flights/executor``, lets ``runs.liveness`` tell a run whose
 process died from one still running.
 """
+import os
+
 from dagster import Executor, executor, in_process_executor
 
 from flights_etl.runs import process
 
 EXECUTOR_TAG = "flights/executor"
+WORKER_TAG = "flights/worker"  # the fleet worker's name, when a fleet worker executes the run
+WORKER_NAME_ENV = "FLIGHTS_WORKER_NAME"
 
 
 class RecordingExecutor(Executor):
@@ -22,7 +26,11 @@ class RecordingExecutor(Executor):
 
     def execute(self, plan_context, execution_plan):
         me = process.current()
-        plan_context.instance.add_run_tags(plan_context.run_id, {EXECUTOR_TAG: me.encode(run=plan_context.run_id)})
+        tags = {EXECUTOR_TAG: me.encode(run=plan_context.run_id)}
+        worker = os.environ.get(WORKER_NAME_ENV)
+        if worker:
+            tags[WORKER_TAG] = worker
+        plan_context.instance.add_run_tags(plan_context.run_id, tags)  # one write: tags merge by read-modify-write
         yield from self._inner.execute(plan_context, execution_plan)
 
 

@@ -14,7 +14,9 @@ The URL's password is never shown: ``location`` and every error message carry th
 """
 import io
 import numbers
+import os
 import threading
+import time
 import zlib
 from contextlib import contextmanager
 from datetime import date
@@ -31,7 +33,9 @@ URL_SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT_S = 10
 NULL = "\\N"
 TABLES_LOCK = 0x666C6967  # advisory lock taken while the tables are created
-_ACTIVE = set()  # connections open in this process (see cancel_active_statements)
+_ACTIVE = set()  # connections in use in this process (see cancel_active_statements)
+_IDLE = {}  # (pid, url) -> (connection, idle since): one connection kept for the next write or read
+IDLE_REUSE_S = 30.0  # an older idle connection may have been dropped by the server: open a new one
 _ACTIVE_LOCK = threading.Lock()
 
 
@@ -73,23 +77,31 @@ class PostgresWarehouse(Warehouse):
     @contextmanager
     def _connection(self, read_only: bool) -> Iterator:
         import psycopg2
+        from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
-        try:
-            connection = psycopg2.connect(self._url, connect_timeout=CONNECT_TIMEOUT_S, application_name="flights-etl")
-        except psycopg2.Error as error:
-            raise WarehouseError(
-                f"cannot connect to the PostgreSQL warehouse {self.location} "
-                f"(host {self.host}, database {self.database}): {self._scrub(_first_line(error))}"
-            ) from None
+        connection = _reuse(self._url)
+        if connection is None:
+            try:
+                connection = psycopg2.connect(self._url, connect_timeout=CONNECT_TIMEOUT_S, application_name="flights-etl")
+            except psycopg2.Error as error:
+                raise WarehouseError(
+                    f"cannot connect to the PostgreSQL warehouse {self.location} "
+                    f"(host {self.host}, database {self.database}): {self._scrub(_first_line(error))}"
+                ) from None
         with _ACTIVE_LOCK:
             _ACTIVE.add(connection)
+        reusable = False
         try:
             connection.set_session(readonly=read_only)
             yield connection
+            reusable = connection.closed == 0 and connection.get_transaction_status() == TRANSACTION_STATUS_IDLE
         finally:
             with _ACTIVE_LOCK:
                 _ACTIVE.discard(connection)
-            connection.close()
+            if reusable:
+                _keep(self._url, connection)
+            else:
+                connection.close()
 
     def _replace(self, staged: Mapping[str, pd.DataFrame], key: date) -> None:
         import psycopg2
@@ -145,6 +157,31 @@ class PostgresWarehouse(Warehouse):
         return frame
 
 
+def _reuse(url: str):
+    """A connection this process opened to ``url`` and left idle recently, or None.
+
+    Logging in costs a few milliseconds of CPU on both sides (SCRAM), once per write otherwise:
+    a worker writing partition after partition keeps one connection. Never shared across a fork.
+    """
+    with _ACTIVE_LOCK:
+        entry = _IDLE.pop((os.getpid(), url), None)
+    if entry is None:
+        return None
+    connection, since = entry
+    if connection.closed or time.monotonic() - since > IDLE_REUSE_S:
+        connection.close()
+        return None
+    return connection
+
+
+def _keep(url: str, connection) -> None:
+    with _ACTIVE_LOCK:
+        previous = _IDLE.pop((os.getpid(), url), None)
+        _IDLE[(os.getpid(), url)] = (connection, time.monotonic())
+    if previous is not None:
+        previous[0].close()
+
+
 def cancel_active_statements() -> int:
     """Cancel every statement this process is running on a PostgreSQL warehouse; returns how many
     connections were asked.
@@ -164,17 +201,12 @@ def cancel_active_statements() -> int:
 
 
 def _copy(cursor, table: str, frame: pd.DataFrame) -> None:
-    """COPY the frame's rows in (CSV; floats as shortest round-trip text, NULL as \\N)."""
+    """COPY the frame's rows in: CSV as pandas writes it (floats as shortest round-trip text, datetime64
+    as ``YYYY-MM-DD HH:MM:SS``, a column of midnights as ``YYYY-MM-DD``), NULL as \\N."""
     if frame.empty:
         return
     buffer = io.StringIO()
-    out = frame.copy()
-    for name, kind in TABLES[table]:
-        if kind == "date":
-            out[name] = pd.to_datetime(out[name]).dt.strftime("%Y-%m-%d")
-        elif kind == "timestamp":
-            out[name] = pd.to_datetime(out[name]).dt.strftime("%Y-%m-%d %H:%M:%S")
-    out.to_csv(buffer, index=False, header=False, na_rep=NULL)
+    frame.to_csv(buffer, index=False, header=False, na_rep=NULL)
     buffer.seek(0)
     columns = ", ".join(column_names(table))
     cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer)

@@ -1,4 +1,5 @@
 """On a PostgreSQL instance, a backfill worker's pooled storages record what Dagster's own storages record."""
+import os
 from unittest import mock
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, reconstructable
@@ -28,6 +29,9 @@ def _connections(instance, postgres_url) -> int:
 
 def test_pooled_worker_storage_matches_dagsters_own(tmp_path, landing_dir, warehouse_path, postgres_server):
     env = postgres_instance_env(tmp_path, landing_dir, warehouse_path, postgres_server)
+    # dagster-postgres as shipped (deploy/postgres uses the pooled storage): Dagster's own reference
+    with open(os.path.join(env["DAGSTER_HOME"], "dagster.yaml"), "w") as handle:
+        handle.write("telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n")
     with mock.patch.dict("os.environ", env):
         with DagsterInstance.get() as stock:
             assert type(stock.event_log_storage).__name__ == "PostgresEventLogStorage"
