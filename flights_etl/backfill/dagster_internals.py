@@ -29,6 +29,7 @@ runs in a row, so:
 The files and rows are the ones Dagster writes, so Dagit and ``dagster`` read them as before.
 """
 import os
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Dict, List
@@ -309,16 +310,34 @@ def _sync_normal(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
-def _init_run_db(engine) -> None:
+# What another process initializing the same new file at the same moment makes us see (the
+# daemon's run-status sensors open every recently updated run's file with Dagster's own set-up,
+# which retries on the same messages).
+_CONCURRENT_INIT = (
+    "already exists",
+    "database is locked",
+    "UNIQUE constraint failed: alembic_version.version_num",
+)
+
+
+def _init_run_db(engine, attempts: int = 50) -> None:
     """What Dagster's set-up does to a run's new file (tables, WAL mode, Alembic stamp at head),
     without reloading the migration scripts for every run."""
-    with engine.connect() as connection:
-        migrations = MigrationContext.configure(connection)
-        if migrations.get_current_revision() is None:
-            connection.execute("PRAGMA journal_mode=WAL;")
-            with connection.begin():  # one commit for all tables, indexes and the stamp
-                SqlEventLogStorageMetadata.create_all(connection)
-                migrations.stamp(_alembic_scripts(), "head")
+    for attempt in range(attempts):
+        try:
+            with engine.connect() as connection:
+                migrations = MigrationContext.configure(connection)
+                if migrations.get_current_revision() is not None:
+                    return
+                connection.execute("PRAGMA journal_mode=WAL;")
+                with connection.begin():  # one commit for all tables, indexes and the stamp
+                    SqlEventLogStorageMetadata.create_all(connection)
+                    migrations.stamp(_alembic_scripts(), "head")
+                return
+        except db.exc.DatabaseError as error:  # OperationalError, IntegrityError
+            if attempt == attempts - 1 or not any(text in str(error) for text in _CONCURRENT_INIT):
+                raise
+            time.sleep(0.05)  # the other process is on it: look again once it has committed
 
 
 class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):

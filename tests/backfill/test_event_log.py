@@ -71,3 +71,46 @@ def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_
             for record in loads
         )
         assert materialized == ["2013-01-02", "2013-01-03", "2013-01-04"]
+
+
+def _open_run_files(home: str, kept_open: bool, run_ids, start, errors) -> None:
+    os.environ["DAGSTER_HOME"] = home
+    instance = internals.worker_instance() if kept_open else DagsterInstance.get()
+    try:
+        start.wait()
+        for run_id in run_ids:
+            instance.all_logs(run_id)  # the first reader of a run's file creates it
+    except Exception as error:  # reported to the test, which shows it
+        errors.put(f"{'worker' if kept_open else 'stock'}: {type(error).__name__}: {error}")
+    finally:
+        instance.dispose()
+
+
+def test_worker_and_daemon_create_a_runs_file_at_the_same_moment(tmp_path):
+    """The daemon's run-status sensors open every recently updated run's file with Dagster's
+    own set-up, possibly while a worker creates it: both must end with one good file."""
+    import multiprocessing
+    import uuid
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    DagsterInstance.from_config(str(home)).dispose()
+    run_ids = [str(uuid.uuid4()) for _ in range(60)]
+    context = multiprocessing.get_context("spawn")
+    start, errors = context.Barrier(4), context.Queue()
+    processes = [
+        context.Process(target=_open_run_files, args=(str(home), kept_open, run_ids, start, errors))
+        for kept_open in (True, False, True, False)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    problems = []
+    while not errors.empty():
+        problems.append(errors.get())
+    assert problems == [] and [process.exitcode for process in processes] == [0, 0, 0, 0]
+    for run_id in run_ids:
+        schema, stamp, journal = _file_layout(str(home / "history" / "runs" / f"{run_id}.db"))
+        assert len(stamp) == 1 and journal == ("wal",)

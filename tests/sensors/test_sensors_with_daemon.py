@@ -121,10 +121,12 @@ def test_a_month_with_a_failed_day_gets_no_report_and_one_alert(daemon_env, land
     with open(path, "w") as handle:
         handle.writelines(lines)
     february = flights_etl(daemon_env, "backfill", *SET, "--from", "2013-02-01", "--to", "2013-02-28")
-    assert february.returncode == 1
+    assert february.returncode == 1, february.stdout + february.stderr
 
     with DagsterInstance.from_config(home) as instance:
-        [failed] = instance.get_runs(filters=RunsFilter(statuses=[PipelineRunStatus.FAILURE]))
+        failures = instance.get_runs(filters=RunsFilter(statuses=[PipelineRunStatus.FAILURE]))
+        assert [run.tags.get("dagster/partition") for run in failures] == ["2013-02-05"], february.stdout + february.stderr
+        [failed] = failures
 
         def alerts():
             return [
