@@ -1,5 +1,6 @@
 """Shared fixtures: landed files from the packaged data, temp warehouses, temp Dagster instances."""
 import shutil
+import signal
 import uuid
 from datetime import date
 
@@ -15,6 +16,16 @@ LANDED_TO = date(2013, 2, 28)
 GAP_DAY = date(2013, 12, 31)  # the packaged weather has no rows for this day
 DST_DAYS = (date(2013, 3, 10), date(2013, 11, 3))  # New York's clock changes: 23 and 25 hours
 BACKENDS = ["duckdb", "postgres"]
+
+
+@pytest.fixture(autouse=True)
+def _sigterm_as_it_was():
+    """Dagster's in-process execution maps SIGTERM to SIGINT's handler for good; where SIGINT is
+    ignored (``make test &`` in a script, nohup) that makes SIGTERM ignored in every process the
+    later tests start. Put it back after each test."""
+    before = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, before)
 
 
 @pytest.fixture(scope="session")

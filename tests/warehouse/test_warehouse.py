@@ -162,9 +162,14 @@ def test_simultaneous_writers_of_one_day_never_duplicate_it(warehouse_location, 
     day = date(2013, 1, 9)
     open_warehouse(warehouse_location).replace_partition(day, day_tables(landed_master, day))  # tables and rows exist
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, context.Pool(6) as pool:
+    with context.Manager() as manager:
         barrier = manager.Barrier(6)
-        results = pool.starmap(_replace_at_once, [(warehouse_location, landed_master, day, barrier)] * 6)
+        pool = context.Pool(6)
+        try:
+            results = pool.starmap(_replace_at_once, [(warehouse_location, landed_master, day, barrier)] * 6)
+        finally:
+            pool.close()  # workers leave on their own once the work is done
+            pool.join()
     assert results == ["ok"] * 6
     counts = read_table(warehouse_location, "SELECT count(*) AS n FROM flights WHERE partition_date = ?", [day.isoformat()])
     assert counts.n[0] == len(flights_on(day))
