@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from datetime import date, timedelta
+from typing import Tuple
 from unittest import mock
 
 from dagster import DagsterInstance, PipelineRunStatus
@@ -77,12 +78,6 @@ class Bench:
         self.postgres.stop()
 
 
-def _runs(env, backfill_id=None):
-    with mock.patch.dict(os.environ, env), DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-        tags = {"dagster/backfill": backfill_id} if backfill_id else {}
-        return instance.get_runs(filters=RunsFilter(pipeline_name="flights_daily_pipeline", tags=tags))
-
-
 def _cli(env, *args) -> float:
     started = time.perf_counter()
     result = subprocess.run([os.path.join(BIN, "flights-etl"), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
@@ -112,24 +107,28 @@ def _stop_worker(worker, log):
     log.close()
 
 
-def dagit_backfill(env, days, log_dir) -> float:
-    """Submit a Dagit backfill of ``days`` through GraphQL; seconds until its last run finished."""
+def dagit_backfill(env, days, log_dir) -> Tuple[float, float]:
+    """Submit a Dagit backfill of ``days`` through GraphQL; seconds until its last run finished, and
+    until the daemon created its first run (the backfill daemon looks for new backfills every 30 s)."""
     sys.path.insert(0, PROJECT_ROOT)
     from tests.fleet.dagit_api import launch_partition_backfill
 
-    with DagitStack("workspace.yaml", port=free_port(), daemon=True, env=env, cwd=PROJECT_ROOT, log_dir=log_dir) as dagit:
-        started = time.perf_counter()
+    with DagitStack("workspace.yaml", port=free_port(), daemon=True, env=env, cwd=PROJECT_ROOT, log_dir=log_dir) as dagit, \
+            mock.patch.dict(os.environ, env), DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        submitted = time.time()
         backfill_id = launch_partition_backfill(dagit.url, "flights_daily_partition_set", [d.isoformat() for d in days])
-        while True:
-            runs = _runs(env, backfill_id)
-            if len(runs) == len(days) and all(run.status in FINISHED for run in runs):
-                elapsed = time.perf_counter() - started
-                break
-            time.sleep(0.2)
-    failed = [run for run in runs if run.status != PipelineRunStatus.SUCCESS]
+        ours = RunsFilter(pipeline_name="flights_daily_pipeline", tags={"dagster/backfill": backfill_id})
+        finished = RunsFilter(pipeline_name="flights_daily_pipeline", tags={"dagster/backfill": backfill_id},
+                              statuses=list(FINISHED))
+        while instance.get_runs_count(finished) < len(days):
+            time.sleep(1)  # a light count once a second: the observer must not take CPU from the workers
+        records = instance.get_run_records(ours)
+    failed = [record for record in records if record.pipeline_run.status != PipelineRunStatus.SUCCESS]
     if failed:
         raise RuntimeError(f"{len(failed)} runs of the Dagit backfill did not succeed")
-    return elapsed
+    last_end = max(record.end_time for record in records)
+    first_created = min(record.create_timestamp.timestamp() for record in records)
+    return last_end - submitted, first_created - submitted
 
 
 def main():
@@ -154,19 +153,23 @@ def main():
         print(f"  reference (embedded default, flights-etl backfill --all): {reference_s:.1f}s", flush=True)
 
         stock_env = bench.env(STOCK_YAML)
-        stock_s = dagit_backfill(stock_env, sample, workdir)
-        print(f"  (a) Dagit backfill, DefaultRunLauncher, {len(sample)} days: {stock_s:.1f}s", flush=True)
+        stock_s, stock_pickup = dagit_backfill(stock_env, sample, workdir)
+        print(f"  (a) Dagit backfill, DefaultRunLauncher, {len(sample)} days: {stock_s:.1f}s "
+              f"(first run created after {stock_pickup:.1f}s)", flush=True)
 
-        fleet_b, fleet_c, warehouses = [], [], {}
+        fleet_b, pickups, fleet_c, warehouses = [], [], [], {}
         for attempt in range(args.repeat):
             env = bench.env(fleet_yaml)
             worker = _start_worker(env, os.path.join(workdir, f"worker-b{attempt}.log"))
             try:
-                fleet_b.append(dagit_backfill(env, year, workdir))
+                elapsed, pickup = dagit_backfill(env, year, workdir)
+                fleet_b.append(elapsed)
+                pickups.append(pickup)
             finally:
                 _stop_worker(*worker)
             warehouses["b"] = env["FLIGHTS_WAREHOUSE"]
-            print(f"  (b) Dagit backfill on the fleet (2 worker processes), 365 days: {fleet_b[-1]:.1f}s", flush=True)
+            print(f"  (b) Dagit backfill on the fleet (2 worker processes), 365 days: {fleet_b[-1]:.1f}s "
+                  f"(first run created after {pickup:.1f}s)", flush=True)
             env = bench.env(fleet_yaml)
             worker = _start_worker(env, os.path.join(workdir, f"worker-c{attempt}.log"))
             try:
@@ -188,6 +191,8 @@ def main():
             print(f"{label:58s} {days:>5d} {wall:>8.1f} {wall / days:>7.3f}")
         print()
         print(f"(b) full year: {b:.1f}s (target <= 90 s); per day (a)/(b): {stock_s / len(sample) / (b / 365):.1f}x (target >= 10x)")
+        print(f"(b) without the daemon's wait for a new backfill (median {statistics.median(pickups):.1f}s): "
+              f"{statistics.median(e - p for e, p in zip(fleet_b, pickups)):.1f}s")
         print(f"(c) full year: {c:.1f}s (target <= 60 s)")
         # (the daily tables: in (b) the daemon's sensor also builds the monthly reports as months complete)
         reference_tables = _tables(reference["FLIGHTS_WAREHOUSE"])
