@@ -24,6 +24,7 @@ from flights_etl.backfill.runner import (
     _signals_as_flags,
 )
 from flights_etl.runs import process
+from flights_etl.runs.errors import own_message
 from flights_etl.runs.liveness import CREATOR_TAG
 
 POLL_S = 0.2
@@ -165,13 +166,7 @@ class _FleetBackfiller:
 def first_error_of_run(instance: DagsterInstance, run_id: str) -> str:
     """The first failed step and its own message, else the run's failure message."""
     for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
-        error = record.dagster_event.event_specific_data.error
-        while error.cause is not None and "DagsterExecutionStepExecutionError" in error.message:
-            error = error.cause
-        message = error.message.strip()
-        if error.cls_name == "Failure":
-            message = message.split(": ", 1)[-1]
-        return f"{record.dagster_event.step_key}: {message}"
+        return f"{record.dagster_event.step_key}: {own_message(record.dagster_event.event_specific_data.error)}"
     for event_type in (DagsterEventType.PIPELINE_FAILURE, DagsterEventType.PIPELINE_CANCELED):
         records = instance.all_logs(run_id, of_type=event_type)
         if records:

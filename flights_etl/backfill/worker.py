@@ -17,6 +17,7 @@ import time
 from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl.backfill import dagster_internals as internals
+from flights_etl.runs.errors import own_message
 
 PARENT_POLL_S = 0.5
 PR_SET_PDEATHSIG = 1
@@ -130,13 +131,7 @@ def first_error(result) -> str:
     """The first failed step and its own message (a solid's Failure without the class prefix)."""
     for event in result.event_list:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            while error.cause is not None and "DagsterExecutionStepExecutionError" in error.message:
-                error = error.cause
-            message = error.message.strip()
-            if error.cls_name == "Failure":
-                message = message.split(": ", 1)[-1]
-            return f"{event.step_key}: {message}"
+            return f"{event.step_key}: {own_message(event.event_specific_data.error)}"
     for event in result.event_list:
         if event.event_type_value in ("RUN_FAILURE", "PIPELINE_FAILURE"):
             return event.message or "run failed"

@@ -14,6 +14,8 @@ from typing import Callable, Optional
 
 from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
+from flights_etl.runs.errors import own_message
+
 ALERT_CHANNEL_ENV = "FLIGHTS_ALERT_CHANNEL"
 SLACK_TOKEN_ENV = "SLACK_TOKEN"
 logger = logging.getLogger("flights_etl.alerts")
@@ -30,13 +32,7 @@ def alert_text(context: RunFailureSensorContext) -> str:
 def _first_step_failure(context: RunFailureSensorContext):
     records = context.instance.all_logs(context.pipeline_run.run_id, of_type=DagsterEventType.STEP_FAILURE)
     for record in records:
-        error = record.dagster_event.event_specific_data.error
-        while error.cause is not None and "DagsterExecutionStepExecutionError" in error.message:
-            error = error.cause
-        message = error.message.strip()
-        if error.cls_name == "Failure":
-            message = message.split(": ", 1)[-1]
-        return record.dagster_event.step_key, _first_line(message)
+        return record.dagster_event.step_key, _first_line(own_message(record.dagster_event.event_specific_data.error))
     return None, _first_line(context.failure_event.message or "run failed")
 
 
