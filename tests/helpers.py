@@ -1,6 +1,7 @@
 """Helpers for tests that execute the pipelines with partition config."""
 import numbers
 import os
+import time
 
 import duckdb
 import pandas as pd
@@ -124,3 +125,14 @@ def failure_message(result) -> str:
                 error = error.cause
             return "\n".join(messages)
     raise AssertionError("the run has no failed step")
+
+
+def wait_until(what: str, condition, timeout_s: float, poll_s: float = 0.5):
+    """``condition()``'s first truthy value, polled every ``poll_s``; fails naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
+        time.sleep(poll_s)

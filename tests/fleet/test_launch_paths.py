@@ -8,7 +8,6 @@ worker, and the monthly-report sensor. Every run must have been executed by a fl
 import os
 import shutil
 import signal
-import time
 from datetime import date
 
 import pandas as pd
@@ -24,7 +23,7 @@ from tests.backfill.cli_helpers import PROJECT_ROOT, flights_etl, stock_backfill
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.fleet.conftest import instance_of, make_home
 from tests.fleet.dagit_api import launch, launch_partition_backfill, reexecute_from_failure
-from tests.helpers import read_table
+from tests.helpers import read_table, wait_until
 from tests.raw_data import expected_monthly_report
 from tests.ui.bad_files import break_flights_file
 
@@ -40,13 +39,7 @@ def _runs(env, pipeline="flights_daily_pipeline"):
 
 
 def _wait(what, condition, timeout_s=150):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
-        time.sleep(0.5)
+    return wait_until(what, condition, timeout_s, poll_s=0.5)
 
 
 def _run(env, run_id):

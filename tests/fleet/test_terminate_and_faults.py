@@ -22,7 +22,7 @@ from tests.backfill.cli_helpers import PROJECT_ROOT, flights_etl
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.fleet.conftest import instance_of
 from tests.fleet.dagit_api import launch, terminate
-from tests.helpers import read_table
+from tests.helpers import read_table, wait_until
 from tests.raw_data import flights_on
 
 pytestmark = pytest.mark.slow
@@ -37,13 +37,7 @@ def _run(env, run_id):
 
 
 def _wait(what, condition, timeout_s=90):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
-        time.sleep(0.2)
+    return wait_until(what, condition, timeout_s, poll_s=0.2)
 
 
 class _PartitionLock:

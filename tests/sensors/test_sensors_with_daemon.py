@@ -4,6 +4,7 @@ A month's days are backfilled and its report appears, equal to an independent co
 the raw CSV; a day's file changes and the month is reloaded whole: exactly one more report, with
 the new numbers; a month with a failed day gets no report and exactly one failure alert.
 """
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
 from flights_etl.backfill.dagster_internals import RunsFilter
 from flights_etl.sensors.failure_alerts import ALERT_PREFIX
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env
-from tests.helpers import read_table
+from tests.helpers import read_table, wait_until
 from tests.raw_data import expected_monthly_report_of, raw_flights
 
 pytestmark = pytest.mark.slow
@@ -53,13 +54,7 @@ def _monthly_runs(home):
 
 
 def _wait_for(what, condition, timeout_s=REACT_S):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s} s"
-        time.sleep(1)
+    return wait_until(what, condition, timeout_s, poll_s=1)
 
 
 def _finished_reports(home, month, count):
@@ -143,7 +138,5 @@ def test_a_month_with_a_failed_day_gets_no_report_and_one_alert(daemon_env, land
     )
     assert _monthly_runs(home) == []
     status = flights_etl(daemon_env, "status", "--partition-set", "flights_monthly_partition_set", "--json")
-    import json
-
     [month] = [entry for entry in json.loads(status.stdout)["partitions"] if entry["partition"] == "2013-02"]
     assert month["failed_days"] == ["2013-02-05"] and month["report_built_at"] is None
