@@ -133,16 +133,12 @@ def pool_postgres_connections(instance: DagsterInstance) -> DagsterInstance:
     if os.environ.get(POOLING_ENV, "").lower() == "off":
         return instance
     for storage in (instance.run_storage, instance.event_log_storage):
-        if isinstance(storage, (PostgresRunStorage, PostgresEventLogStorage)):
-            previous = storage._engine
+        if isinstance(storage, PostgresRunStorage):
+            _keep_connections(storage, pool_size=1, max_overflow=4)
+        elif isinstance(storage, PostgresEventLogStorage):
             # Events commit without waiting for the WAL flush, as SQLite's synchronous=NORMAL above:
             # a crash of the server (not of a worker) may lose the last events, never run statuses.
-            options = {"options": "-c synchronous_commit=off"} if isinstance(storage, PostgresEventLogStorage) else {}
-            storage._engine = db.create_engine(
-                storage.postgres_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4,
-                connect_args=options,
-            )
-            previous.dispose()
+            _keep_connections(storage, pool_size=1, max_overflow=4, options="-c synchronous_commit=off")
     return instance
 
 
@@ -154,19 +150,34 @@ def pool_postgres_connections(instance: DagsterInstance) -> DagsterInstance:
 # is dagster-postgres' own storage with a small pool of connections (a connection the server
 # dropped fails one call, then the pool reconnects: no ping before every call, ~75 per run).
 
-def _keep_connections(storage) -> None:
+def _keep_connections(storage, pool_size: int = 2, max_overflow: int = 8, options: str = "") -> None:
+    """Replace a dagster-postgres storage's NullPool engine by one that keeps connections."""
     previous = storage._engine
     storage._engine = db.create_engine(
-        storage.postgres_url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8
+        storage.postgres_url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=max_overflow,
+        connect_args={"options": options} if options else {},
     )
     previous.dispose()
 
 
-class PooledPostgresRunStorage(PostgresRunStorage):
+class _FromPostgresConfig:
+    """``from_config_value`` as dagster-postgres' storages read their config, for the class it is called on."""
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        return cls(pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True), inst_data)
+
+
+class _KeepsConnections(_FromPostgresConfig):
+    def __init__(self, postgres_url, should_autocreate_tables=True, inst_data=None):
+        super().__init__(postgres_url, should_autocreate_tables, inst_data)
+        _keep_connections(self)
+
+
+class PooledPostgresRunStorage(_KeepsConnections, PostgresRunStorage):
     def __init__(self, postgres_url, should_autocreate_tables=True, inst_data=None):
         self._schema_has = {}  # before Dagster's __init__, which may already ask
         super().__init__(postgres_url, should_autocreate_tables, inst_data)
-        _keep_connections(self)
 
     # Dagster 0.15 reflects the runs table's columns (several catalog queries) on every run event
     # and partition query to learn whether a migration has run; once it has, it stays run.
@@ -180,38 +191,16 @@ class PooledPostgresRunStorage(PostgresRunStorage):
             self._schema_has["bulk_actions"] = super().has_bulk_actions_selector_cols()
         return self._schema_has["bulk_actions"]
 
-    @staticmethod
-    def from_config_value(inst_data, config_value):
-        return PooledPostgresRunStorage(
-            pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True), inst_data
-        )
+
+class PooledPostgresEventLogStorage(_KeepsConnections, PostgresEventLogStorage):
+    pass
 
 
-class PooledPostgresEventLogStorage(PostgresEventLogStorage):
-    def __init__(self, postgres_url, should_autocreate_tables=True, inst_data=None):
-        super().__init__(postgres_url, should_autocreate_tables, inst_data)
-        _keep_connections(self)
-
-    @staticmethod
-    def from_config_value(inst_data, config_value):
-        return PooledPostgresEventLogStorage(
-            pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True), inst_data
-        )
+class PooledPostgresScheduleStorage(_KeepsConnections, PostgresScheduleStorage):
+    pass
 
 
-class PooledPostgresScheduleStorage(PostgresScheduleStorage):
-    def __init__(self, postgres_url, should_autocreate_tables=True, inst_data=None):
-        super().__init__(postgres_url, should_autocreate_tables, inst_data)
-        _keep_connections(self)
-
-    @staticmethod
-    def from_config_value(inst_data, config_value):
-        return PooledPostgresScheduleStorage(
-            pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True), inst_data
-        )
-
-
-class PooledPostgresStorage(DagsterPostgresStorage):
+class PooledPostgresStorage(_FromPostgresConfig, DagsterPostgresStorage):
     """dagster-postgres' storage (runs, events, schedules) keeping a few connections open."""
 
     def __init__(self, postgres_url, should_autocreate_tables=True, inst_data=None):
@@ -223,26 +212,21 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         self._schedule_storage = PooledPostgresScheduleStorage(postgres_url, should_autocreate_tables)
         super(DagsterPostgresStorage, self).__init__()
 
-    @staticmethod
-    def from_config_value(inst_data, config_value):
-        return PooledPostgresStorage(
-            pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True), inst_data
-        )
+    # What subprocesses rebuild each storage from: the pooled classes too.
+    def _pooled_data(self, storage_class) -> "ConfigurableClassData":
+        return ConfigurableClassData(__name__, storage_class.__name__, self.inst_data.config_yaml) if self.inst_data else None
 
     @property
-    def event_storage_data(self):  # what subprocesses rebuild: the pooled classes too
-        return ConfigurableClassData(__name__, "PooledPostgresEventLogStorage", self.inst_data.config_yaml) \
-            if self.inst_data else None
+    def event_storage_data(self):
+        return self._pooled_data(PooledPostgresEventLogStorage)
 
     @property
     def run_storage_data(self):
-        return ConfigurableClassData(__name__, "PooledPostgresRunStorage", self.inst_data.config_yaml) \
-            if self.inst_data else None
+        return self._pooled_data(PooledPostgresRunStorage)
 
     @property
     def schedule_storage_data(self):
-        return ConfigurableClassData(__name__, "PooledPostgresScheduleStorage", self.inst_data.config_yaml) \
-            if self.inst_data else None
+        return self._pooled_data(PooledPostgresScheduleStorage)
 
 
 def release_run(instance: DagsterInstance, run_id: str) -> None:
