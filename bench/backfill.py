@@ -42,6 +42,8 @@ from flights_etl.backfill.dagster_internals import RunsFilter
 from flights_etl.upstream.land import land_days
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# dagster-postgres as shipped: a new connection for every storage call
+STOCK_POSTGRES_YAML = "telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
 BIN = os.path.dirname(sys.executable)
 FIRST_DAY = date(2013, 1, 1)
 SAMPLE_INTERVAL_S = 0.25  # reading smaps_rollup of every process costs CPU: sample sparingly
@@ -202,8 +204,8 @@ def _fresh_postgres_env(workdir: str, landing_dir: str, server, pooling: bool = 
     if pooling:
         with open(os.path.join(PROJECT_ROOT, "deploy", "postgres", "dagster.yaml")) as source:
             config = source.read()
-    else:  # dagster-postgres as shipped: storage: postgres:, a new connection for every call
-        config = "telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
+    else:
+        config = STOCK_POSTGRES_YAML
     with open(os.path.join(home, "dagster.yaml"), "w") as handle:
         handle.write(config)
     urls = {"DAGSTER_PG_URL": server.create_database(f"dagster_{tag}"),

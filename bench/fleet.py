@@ -31,7 +31,7 @@ from unittest import mock
 from dagster import DagsterInstance, PipelineRunStatus
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backfill import _tables  # noqa: E402  (bench/backfill.py: both backends' tables as plain values)
+from backfill import STOCK_POSTGRES_YAML, _tables  # noqa: E402  (bench/backfill.py: stock PostgreSQL instance, tables as plain values)
 
 from flights_etl.backfill.dagster_internals import RunsFilter  # noqa: E402
 from flights_etl.dagit_tools.stack import DagitStack  # noqa: E402
@@ -43,7 +43,6 @@ from flights_etl.upstream.land import land_days  # noqa: E402
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 FIRST, LAST = date(2013, 1, 1), date(2013, 12, 31)
-STOCK_YAML = "telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
 FINISHED = {PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED}
 
 
@@ -152,7 +151,7 @@ def main():
         reference_s = _cli(reference, "backfill", "--partition-set", "flights_daily_partition_set", "--all")
         print(f"  reference (embedded default, flights-etl backfill --all): {reference_s:.1f}s", flush=True)
 
-        stock_env = bench.env(STOCK_YAML)
+        stock_env = bench.env(STOCK_POSTGRES_YAML)
         stock_s, stock_pickup = dagit_backfill(stock_env, sample, workdir)
         print(f"  (a) Dagit backfill, DefaultRunLauncher, {len(sample)} days: {stock_s:.1f}s "
               f"(first run created after {stock_pickup:.1f}s)", flush=True)
