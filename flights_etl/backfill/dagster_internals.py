@@ -38,7 +38,8 @@ import pendulum
 import sqlalchemy as db
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from dagster import DagsterInstance, PipelineRun
+from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
+from dagster._core.events import EVENT_TYPE_TO_PIPELINE_RUN_STATUS
 from dagster._core.execution.api import execute_run  # noqa: F401  (re-exported)
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.host_representation.origin import (
@@ -69,6 +70,7 @@ from dagster_postgres.utils import pg_url_from_config
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
+ENDED_STATUSES = (PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
 SNAPSHOT_KINDS = 2  # a run stores its pipeline's snapshot and its execution plan's
 
 NOOP_COMPUTE_LOGS = {
@@ -190,6 +192,18 @@ class PooledPostgresRunStorage(_KeepsConnections, PostgresRunStorage):
         if not self._schema_has.get("bulk_actions"):
             self._schema_has["bulk_actions"] = super().has_bulk_actions_selector_cols()
         return self._schema_has["bulk_actions"]
+
+    # A run that ended (declared dead by run monitoring or the watchdog, terminated, finished) may
+    # still be executing somewhere (a frozen worker that resumes): its late end event is kept in
+    # its log, but never brings its status back to life (FAILURE -> SUCCESS). The warehouse's
+    # fencing refuses its late commit (runs/fence.py).
+    def handle_run_event(self, run_id, event):
+        new_status = EVENT_TYPE_TO_PIPELINE_RUN_STATUS.get(event.event_type)
+        if new_status is not None:
+            run = self.get_run_by_id(run_id)
+            if run is not None and run.status in ENDED_STATUSES and new_status != run.status:
+                return
+        super().handle_run_event(run_id, event)
 
 
 class PooledPostgresEventLogStorage(_KeepsConnections, PostgresEventLogStorage):

@@ -18,10 +18,21 @@ _CONFIG = {
 }
 
 
+def _fenced_by_the_run(init_context, warehouse: Warehouse) -> Warehouse:
+    """The warehouse whose partition writes commit only while this run owns its partition (runs/fence.py)."""
+    from flights_etl.runs.fence import RunOwner
+
+    run = init_context.dagster_run
+    if init_context.instance is None or run is None:  # built outside a run (build_resources)
+        return warehouse
+    return warehouse.owned_by(RunOwner(init_context.instance, run))
+
+
 @resource(config_schema=_CONFIG, description="The warehouse (default: DuckDB file data/warehouse.duckdb).")
 def warehouse_resource(init_context) -> Warehouse:
     config = init_context.resource_config
-    return open_warehouse(config.get("location") or default_location(), lock_timeout_s=config["lock_timeout_s"])
+    warehouse = open_warehouse(config.get("location") or default_location(), lock_timeout_s=config["lock_timeout_s"])
+    return _fenced_by_the_run(init_context, warehouse)
 
 
 @resource(
@@ -38,4 +49,4 @@ def explicit_warehouse_resource(init_context) -> Warehouse:
         raise ValueError(
             f"The test mode needs a warehouse: set ${WAREHOUSE_ENV} or resources.warehouse.config.location"
         )
-    return open_warehouse(location, lock_timeout_s=config["lock_timeout_s"])
+    return _fenced_by_the_run(init_context, open_warehouse(location, lock_timeout_s=config["lock_timeout_s"]))

@@ -1,7 +1,7 @@
 """The warehouse: one interface (``Warehouse``), a DuckDB file by default or PostgreSQL for shared deployments."""
 import os
 
-from flights_etl.warehouse.base import RowsOfAnotherDay, Warehouse, WarehouseError
+from flights_etl.warehouse.base import Fenced, PartitionOwner, RowsOfAnotherDay, Warehouse, WarehouseError
 from flights_etl.warehouse.duckdb_backend import DEFAULT_LOCK_TIMEOUT_S, DuckDBWarehouse, WarehouseLockTimeout
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
@@ -24,6 +24,8 @@ def open_warehouse(location: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT_S",
+    "Fenced",
+    "PartitionOwner",
     "RowsOfAnotherDay",
     "Warehouse",
     "WarehouseError",

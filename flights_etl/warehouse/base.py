@@ -6,14 +6,17 @@ previous rows. Readers never create anything: a warehouse nobody has written to 
 empty. Each backend (``duckdb_backend``, ``postgres_backend``) supplies a transaction and a
 query; the SQL here is the dialect both understand, with ``?`` for parameters.
 """
+import copy
 from abc import ABC, abstractmethod
-from datetime import date
-from typing import Dict, List, Mapping, Sequence
+from datetime import date, datetime, timezone
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pandas as pd
 
 from flights_etl.dates import month_end, month_start
-from flights_etl.warehouse.tables import DAILY_TABLES, PARTITION_KEYS, column_names
+from flights_etl.warehouse.tables import DAILY_TABLES, LOADS_COLUMNS, LOADS_TABLE, PARTITION_KEYS, column_names
+
+DAILY, MONTHLY = "daily", "monthly"  # the scopes of table partition_loads
 
 
 class WarehouseError(RuntimeError):
@@ -24,8 +27,39 @@ class RowsOfAnotherDay(ValueError):
     """A write would put rows dated another day into a day's partition."""
 
 
+class Fenced(WarehouseError):
+    """A run that no longer owns its partition tried to commit it; its transaction was rolled back."""
+
+
+class PartitionOwner(ABC):
+    """The run writing a partition, as the warehouse checks it inside the write's own transaction.
+
+    Fencing: a run declared dead, terminated, or superseded may still be executing somewhere (a
+    frozen process, a network cut) and reach its commit late. The warehouse records, in the same
+    transaction as the data, which run committed each partition and its ``token`` (the run's place
+    in the order runs were created: a retry or any later run of the partition has a larger one), and
+    asks the owner, just before committing, whether it may (``refusal``).
+    """
+
+    run_id: str
+    token: int
+
+    @abstractmethod
+    def refusal(self, partition: str, last_load: Optional[Tuple[Optional[str], Optional[int]]]) -> Optional[str]:
+        """Why this run must not commit ``partition`` (None: it may). ``last_load`` is the run id and
+        token that committed the partition last, or None if none did."""
+
+
 class Warehouse(ABC):
     """The warehouse interface: partition writes and the few reads the project needs."""
+
+    _owner: Optional[PartitionOwner] = None  # the run every partition write is fenced by
+
+    def owned_by(self, owner: Optional[PartitionOwner]) -> "Warehouse":
+        """This warehouse with every partition write fenced by ``owner`` (a run's resource gives its run)."""
+        owned = copy.copy(self)
+        owned._owner = owner
+        return owned
 
     @property
     @abstractmethod
@@ -34,23 +68,27 @@ class Warehouse(ABC):
 
     # --- writes ---------------------------------------------------------------------------
 
-    def replace_partition(self, day: date, tables: Mapping[str, pd.DataFrame]) -> Dict[str, int]:
+    def replace_partition(
+        self, day: date, tables: Mapping[str, pd.DataFrame], owner: Optional[PartitionOwner] = None
+    ) -> Dict[str, int]:
         """Replace ``day``'s rows of flights, weather and daily_delays in one transaction; rows per table.
 
         Refuses (before writing anything) rows whose year/month/day is not ``day``, whatever the
-        run's config said.
+        run's config said. With an ``owner``, commits only if it still owns the day (``Fenced``).
         """
         if set(tables) != set(DAILY_TABLES):
             raise ValueError(f"a day's partition is {DAILY_TABLES}, got {tuple(tables)}")
         for table in ("flights", "weather"):
             _check_rows_of_day(table, tables[table], day)
-        self._replace({table: _staged(table, frame, day) for table, frame in tables.items()}, day)
+        staged = {table: _staged(table, frame, day) for table, frame in tables.items()}
+        self._replace(staged, day, _Load(DAILY, day, day.isoformat(), owner or self._owner))
         return {table: len(frame) for table, frame in tables.items()}
 
-    def replace_month(self, month: date, report: pd.DataFrame) -> int:
+    def replace_month(self, month: date, report: pd.DataFrame, owner: Optional[PartitionOwner] = None) -> int:
         """Replace the monthly_report rows of ``month``'s month in one transaction; rows written."""
         start = month_start(month)
-        self._replace({"monthly_report": _staged("monthly_report", report, start)}, start)
+        self._replace({"monthly_report": _staged("monthly_report", report, start)}, start,
+                      _Load(MONTHLY, start, f"{start:%Y-%m}", owner or self._owner))
         return len(report)
 
     # --- reads ----------------------------------------------------------------------------
@@ -114,12 +152,22 @@ class Warehouse(ABC):
             empty_columns=columns,
         )
 
+    def last_loads(self, scope: str = DAILY) -> pd.DataFrame:
+        """Per loaded partition of ``scope``: ``partition_key``, the ``run_id`` that committed it last and
+        its ``fence_token`` (None for a write made outside a run)."""
+        return self._read(
+            f"SELECT partition_key, run_id, fence_token FROM {LOADS_TABLE} WHERE scope = ? ORDER BY partition_key",
+            [scope],
+            empty_columns=["partition_key", "run_id", "fence_token"],
+        )
+
     # --- what a backend provides ------------------------------------------------------------
 
     @abstractmethod
-    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date) -> None:
+    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date, load: "_Load") -> None:
         """In one transaction, per table: delete the rows whose partition key is ``key``, insert
-        ``staged[table]`` (columns in table order); create the tables first if they are missing."""
+        ``staged[table]`` (columns in table order), then ``load.fence_and_record``; create the tables
+        first if they are missing."""
 
     @abstractmethod
     def _query(self, sql: str, params: Sequence) -> pd.DataFrame:
@@ -130,6 +178,35 @@ class Warehouse(ABC):
         if frame is None:
             return pd.DataFrame({name: [] for name in empty_columns})
         return frame
+
+
+class _Load:
+    """One partition write's entry in table partition_loads, and the fencing check before it."""
+
+    def __init__(self, scope: str, key: date, partition: str, owner: Optional[PartitionOwner]):
+        self.scope, self.key, self.partition, self.owner = scope, key, partition, owner
+
+    def fence_and_record(self, execute: Callable[..., Optional[tuple]]) -> None:
+        """Inside the write's transaction, after the data and just before the commit: raise ``Fenced``
+        (the caller rolls back) unless the owner still owns the partition, else record the load.
+        ``execute(sql, params, fetch=False)`` runs SQL with ``?`` parameters; with fetch, returns the first row."""
+        where, key = "WHERE scope = ? AND partition_key = ?", [self.scope, self.key]
+        last = execute(f"SELECT run_id, fence_token FROM {LOADS_TABLE} {where}", key, fetch=True)
+        owner = self.owner
+        if owner is not None:
+            reason = owner.refusal(self.partition, (last[0], last[1]) if last else None)
+            if reason:
+                raise Fenced(
+                    f"refusing to commit partition {self.partition} for run {owner.run_id}: {reason}; "
+                    "nothing was written"
+                )
+        execute(f"DELETE FROM {LOADS_TABLE} {where}", key)
+        columns = ", ".join(name for name, _ in LOADS_COLUMNS)
+        execute(
+            f"INSERT INTO {LOADS_TABLE} ({columns}) VALUES (?, ?, ?, ?, ?)",
+            [*key, owner.run_id if owner else None, owner.token if owner else None,
+             datetime.now(timezone.utc).replace(tzinfo=None)],
+        )
 
 
 def _check_rows_of_day(table: str, frame: pd.DataFrame, day: date) -> None:

@@ -94,11 +94,16 @@ class DuckDBWarehouse(Warehouse):
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({self.path!r})"
 
-    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date) -> None:
+    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date, load) -> None:
         with connect(self.path, lock_timeout_s=self.lock_timeout_s) as connection:
             # Registered outside the transaction: an aborted transaction refuses to unregister.
             for table, frame in staged.items():
                 connection.register(f"incoming_{table}", frame)
+
+            def execute(sql, params, fetch=False):
+                result = connection.execute(sql, params)
+                return result.fetchone() if fetch else None
+
             try:
                 with transaction(connection):
                     for statement in create_statements(SQL_TYPES):
@@ -107,6 +112,8 @@ class DuckDBWarehouse(Warehouse):
                         columns = ", ".join(column_names(table))
                         connection.execute(f"DELETE FROM {table} WHERE {PARTITION_KEYS[table]} = ?", [key])
                         connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_{table}")
+                    # One writer at a time holds the file, so nothing can commit between this check and ours.
+                    load.fence_and_record(execute)
             finally:
                 for table in staged:
                     connection.unregister(f"incoming_{table}")

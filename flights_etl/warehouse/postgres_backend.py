@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 
 from flights_etl.warehouse.base import Warehouse, WarehouseError
-from flights_etl.warehouse.tables import PARTITION_KEYS, TABLES, column_names, create_statements
+from flights_etl.warehouse.tables import LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
 
 SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "str": "TEXT", "timestamp": "TIMESTAMP", "date": "DATE"}
 URL_SCHEMES = ("postgresql", "postgres")
@@ -103,7 +103,7 @@ class PostgresWarehouse(Warehouse):
             else:
                 connection.close()
 
-    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date) -> None:
+    def _replace(self, staged: Mapping[str, pd.DataFrame], key: date, load) -> None:
         import psycopg2
 
         with self._connection(read_only=False) as connection:
@@ -111,11 +111,21 @@ class PostgresWarehouse(Warehouse):
                 with connection:  # one transaction: commit at the end, roll back on any exception
                     with connection.cursor() as cursor:
                         self._ensure_tables(cursor)
+                        # Writers of one partition queue here, so the fencing check below sees the
+                        # last commit of the partition and nothing commits between it and ours.
+                        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                                       [_lock_class(f"{LOADS_TABLE}/{load.scope}"), key.toordinal()])
                         for table, frame in staged.items():
                             partition_key = PARTITION_KEYS[table]
                             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_lock_class(table), key.toordinal()])
                             cursor.execute(f"DELETE FROM {table} WHERE {partition_key} = %s", [key])
                             _copy(cursor, table, frame)
+
+                        def execute(sql, params, fetch=False):
+                            cursor.execute(sql.replace("?", "%s"), params)
+                            return cursor.fetchone() if fetch else None
+
+                        load.fence_and_record(execute)
             except psycopg2.Error as error:
                 raise WarehouseError(
                     f"writing partition {key} to the PostgreSQL warehouse {self.location} failed, nothing was "
@@ -125,7 +135,7 @@ class PostgresWarehouse(Warehouse):
     @staticmethod
     def _ensure_tables(cursor) -> None:
         cursor.execute(
-            "SELECT count(*) FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NULL", [list(TABLES)]
+            "SELECT count(*) FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NULL", [[*TABLES, LOADS_TABLE]]
         )
         if cursor.fetchone()[0]:
             # Concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL's catalog: one at a time.

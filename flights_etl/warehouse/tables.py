@@ -52,14 +52,25 @@ PARTITION_KEYS: Dict[str, str] = {
 
 DAILY_TABLES = ("flights", "weather", "daily_delays")
 
+# One row per loaded partition (scope "daily": a day; "monthly": a month's first day): the run that
+# committed it and that run's fencing token, written in the same transaction as the data (base.py).
+LOADS_TABLE = "partition_loads"
+LOADS_COLUMNS: Tuple[Tuple[str, str], ...] = (
+    ("scope", "str"),
+    ("partition_key", "date"),
+    ("run_id", "str"),
+    ("fence_token", "int"),
+    ("loaded_at", "timestamp"),
+)
+
 
 def column_names(table: str) -> Tuple[str, ...]:
     return tuple(name for name, _ in TABLES[table])
 
 
 def create_statements(sql_types: Dict[str, str]) -> Tuple[str, ...]:
-    """``CREATE TABLE IF NOT EXISTS`` for every table, with a backend's names for the logical types."""
+    """``CREATE TABLE IF NOT EXISTS`` for every table (the loads table too), with a backend's names for the logical types."""
     return tuple(
         f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{name} {sql_types[kind]}' for name, kind in columns)})"
-        for table, columns in TABLES.items()
+        for table, columns in (*TABLES.items(), (LOADS_TABLE, LOADS_COLUMNS))
     )

@@ -1,0 +1,41 @@
+"""Fencing: whether a run may still commit its partition, judged from the instance at the commit.
+
+The warehouse asks just before it commits a partition (``warehouse.base.PartitionOwner``), inside
+the write's transaction. A run may commit only while the instance has it STARTED: a run that run
+monitoring or the watchdog declared dead (FAILURE), that was terminated (CANCELING, CANCELED), or
+that already ended, may still be executing somewhere (a frozen process, a network cut) but no
+longer owns anything. And never after a newer run of the same partition committed it: the token is
+the run's storage id, the order in which the instance created its runs, so a retry or any later run
+outranks the run it follows. Tokens of runs the instance does not know (a warehouse loaded by
+another, or a wiped, instance) are not compared.
+"""
+from typing import Optional, Tuple
+
+from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
+
+from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.warehouse.base import PartitionOwner
+
+
+class RunOwner(PartitionOwner):
+    def __init__(self, instance: DagsterInstance, run: PipelineRun):
+        self.instance = instance
+        self.run_id = run.run_id
+        records = instance.get_run_records(RunsFilter(run_ids=[run.run_id]))
+        if not records:
+            raise ValueError(f"run {run.run_id} is not in the instance: it cannot own a partition")
+        self.token = records[0].storage_id
+
+    def refusal(self, partition: str, last_load: Optional[Tuple[Optional[str], Optional[int]]]) -> Optional[str]:
+        run = self.instance.get_run_by_id(self.run_id)
+        if run is None:
+            return "the run is no longer in the instance"
+        if run.status != PipelineRunStatus.STARTED:
+            return (f"the instance has the run {run.status.value} (declared dead, terminated or ended), "
+                    "so it no longer owns the partition")
+        if last_load is not None:
+            last_run, last_token = last_load
+            if (last_run not in (None, self.run_id) and last_token is not None and last_token > self.token
+                    and self.instance.has_run(last_run)):
+                return f"a newer run of the partition ({last_run}) has committed it since"
+        return None
