@@ -6,10 +6,11 @@ monitoring or the watchdog declared dead (FAILURE), that was terminated (CANCELI
 that already ended, may still be executing somewhere (a frozen process, a network cut) but no
 longer owns anything. And never after a newer run of the same partition committed it: the token is
 the run's storage id, the order in which the instance created its runs, so a retry or any later run
-outranks the run it follows. Tokens of runs the instance does not know (a warehouse loaded by
+outranks the run it follows (unless both read the very same files: then the older one's write is a
+no-op, see warehouse/base.py). Tokens of runs the instance does not know (a warehouse loaded by
 another, or a wiped, instance) are not compared.
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
@@ -26,16 +27,15 @@ class RunOwner(PartitionOwner):
             raise ValueError(f"run {run.run_id} is not in the instance: it cannot own a partition")
         self.token = records[0].storage_id
 
-    def refusal(self, partition: str, last_load: Optional[Tuple[Optional[str], Optional[int]]]) -> Optional[str]:
+    def why_not_owner(self) -> Optional[str]:
         run = self.instance.get_run_by_id(self.run_id)
         if run is None:
             return "the run is no longer in the instance"
         if run.status != PipelineRunStatus.STARTED:
             return (f"the instance has the run {run.status.value} (declared dead, terminated or ended), "
                     "so it no longer owns the partition")
-        if last_load is not None:
-            last_run, last_token = last_load
-            if (last_run not in (None, self.run_id) and last_token is not None and last_token > self.token
-                    and self.instance.has_run(last_run)):
-                return f"a newer run of the partition ({last_run}) has committed it since"
         return None
+
+    def outranked_by(self, run_id: Optional[str], token: Optional[int]) -> bool:
+        return (run_id not in (None, self.run_id) and token is not None and token > self.token
+                and self.instance.has_run(run_id))

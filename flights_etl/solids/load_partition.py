@@ -1,8 +1,23 @@
 """Load the day's flights, weather and daily_delays into the warehouse in one transaction."""
+import hashlib
+import json
+from typing import Optional
+
 import pandas as pd
 from dagster import Output, solid
 
+from flights_etl.resources.step_outputs import SOURCE_ATTR
 from flights_etl.solids.reporting import partition_materialization
+
+
+def source_digest(flights: pd.DataFrame, weather: pd.DataFrame) -> Optional[str]:
+    """One digest of the landing files' SHA-256s (a weather gap as such) the frames were read from;
+    None when a frame does not carry its source."""
+    sources = [frame.attrs.get(SOURCE_ATTR) for frame in (flights, weather)]
+    if any(source is None for source in sources):
+        return None
+    facts = [[source.get("sha256"), source.get("gap")] for source in sources]
+    return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
 
 
 @solid(
@@ -12,7 +27,8 @@ from flights_etl.solids.reporting import partition_materialization
 def load_partition(context, flights: pd.DataFrame, weather: pd.DataFrame, daily_delays: pd.DataFrame) -> str:
     day = context.resources.daily_partition.day
     inserted = context.resources.warehouse.replace_partition(
-        day, {"flights": flights, "weather": weather, "daily_delays": daily_delays}
+        day, {"flights": flights, "weather": weather, "daily_delays": daily_delays},
+        source=source_digest(flights, weather),
     )
     name = day.isoformat()
     gap = weather.empty

@@ -9,7 +9,7 @@ query; the SQL here is the dialect both understand, with ``?`` for parameters.
 import copy
 from abc import ABC, abstractmethod
 from datetime import date, datetime, timezone
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
@@ -36,18 +36,21 @@ class PartitionOwner(ABC):
 
     Fencing: a run declared dead, terminated, or superseded may still be executing somewhere (a
     frozen process, a network cut) and reach its commit late. The warehouse records, in the same
-    transaction as the data, which run committed each partition and its ``token`` (the run's place
-    in the order runs were created: a retry or any later run of the partition has a larger one), and
-    asks the owner, just before committing, whether it may (``refusal``).
+    transaction as the data, which run committed each partition, its ``token`` (the run's place in
+    the order runs were created: a retry or any later run of the partition has a larger one) and the
+    digest of the files it was built from; just before committing it asks the owner whether it may.
     """
 
     run_id: str
     token: int
 
     @abstractmethod
-    def refusal(self, partition: str, last_load: Optional[Tuple[Optional[str], Optional[int]]]) -> Optional[str]:
-        """Why this run must not commit ``partition`` (None: it may). ``last_load`` is the run id and
-        token that committed the partition last, or None if none did."""
+    def why_not_owner(self) -> Optional[str]:
+        """Why this run no longer owns anything (declared dead, terminated, ended), or None."""
+
+    @abstractmethod
+    def outranked_by(self, run_id: Optional[str], token: Optional[int]) -> bool:
+        """Whether the run that committed the partition last (``run_id``, ``token``) is newer than this one."""
 
 
 class Warehouse(ABC):
@@ -69,26 +72,31 @@ class Warehouse(ABC):
     # --- writes ---------------------------------------------------------------------------
 
     def replace_partition(
-        self, day: date, tables: Mapping[str, pd.DataFrame], owner: Optional[PartitionOwner] = None
+        self, day: date, tables: Mapping[str, pd.DataFrame], owner: Optional[PartitionOwner] = None,
+        source: Optional[str] = None,
     ) -> Dict[str, int]:
         """Replace ``day``'s rows of flights, weather and daily_delays in one transaction; rows per table.
 
         Refuses (before writing anything) rows whose year/month/day is not ``day``, whatever the
         run's config said. With an ``owner``, commits only if it still owns the day (``Fenced``).
+        ``source`` is a digest of the files the rows were built from, recorded with the load.
         """
         if set(tables) != set(DAILY_TABLES):
             raise ValueError(f"a day's partition is {DAILY_TABLES}, got {tuple(tables)}")
         for table in ("flights", "weather"):
             _check_rows_of_day(table, tables[table], day)
         staged = {table: _staged(table, frame, day) for table, frame in tables.items()}
-        self._replace(staged, day, _Load(DAILY, day, day.isoformat(), owner or self._owner))
+        try:
+            self._replace(staged, day, _Load(DAILY, day, day.isoformat(), owner or self._owner, source))
+        except _AlreadyLoaded:
+            pass  # the same rows are there already, committed by a newer run
         return {table: len(frame) for table, frame in tables.items()}
 
     def replace_month(self, month: date, report: pd.DataFrame, owner: Optional[PartitionOwner] = None) -> int:
         """Replace the monthly_report rows of ``month``'s month in one transaction; rows written."""
         start = month_start(month)
         self._replace({"monthly_report": _staged("monthly_report", report, start)}, start,
-                      _Load(MONTHLY, start, f"{start:%Y-%m}", owner or self._owner))
+                      _Load(MONTHLY, start, f"{start:%Y-%m}", owner or self._owner, None))
         return len(report)
 
     # --- reads ----------------------------------------------------------------------------
@@ -153,12 +161,12 @@ class Warehouse(ABC):
         )
 
     def last_loads(self, scope: str = DAILY) -> pd.DataFrame:
-        """Per loaded partition of ``scope``: ``partition_key``, the ``run_id`` that committed it last and
-        its ``fence_token`` (None for a write made outside a run)."""
+        """Per loaded partition of ``scope``: ``partition_key``, the ``run_id`` that committed it last, its
+        ``fence_token`` (None for a write made outside a run) and the ``source`` digest of its files."""
         return self._read(
-            f"SELECT partition_key, run_id, fence_token FROM {LOADS_TABLE} WHERE scope = ? ORDER BY partition_key",
+            f"SELECT partition_key, run_id, fence_token, source FROM {LOADS_TABLE} WHERE scope = ? ORDER BY partition_key",
             [scope],
-            empty_columns=["partition_key", "run_id", "fence_token"],
+            empty_columns=["partition_key", "run_id", "fence_token", "source"],
         )
 
     # --- what a backend provides ------------------------------------------------------------
@@ -180,21 +188,32 @@ class Warehouse(ABC):
         return frame
 
 
+class _AlreadyLoaded(Exception):
+    """A newer run committed the partition from the same files: this write changes nothing (rolled back)."""
+
+
 class _Load:
     """One partition write's entry in table partition_loads, and the fencing check before it."""
 
-    def __init__(self, scope: str, key: date, partition: str, owner: Optional[PartitionOwner]):
-        self.scope, self.key, self.partition, self.owner = scope, key, partition, owner
+    def __init__(self, scope: str, key: date, partition: str, owner: Optional[PartitionOwner], source: Optional[str]):
+        self.scope, self.key, self.partition, self.owner, self.source = scope, key, partition, owner, source
 
     def fence_and_record(self, execute: Callable[..., Optional[tuple]]) -> None:
         """Inside the write's transaction, after the data and just before the commit: raise ``Fenced``
         (the caller rolls back) unless the owner still owns the partition, else record the load.
+        A newer run's commit outranks this one, unless it was built from the very same files (same
+        ``source`` digest): then the write is dropped as a no-op (``_AlreadyLoaded``), so overlapping
+        backfills of unchanged files never fail each other.
         ``execute(sql, params, fetch=False)`` runs SQL with ``?`` parameters; with fetch, returns the first row."""
         where, key = "WHERE scope = ? AND partition_key = ?", [self.scope, self.key]
-        last = execute(f"SELECT run_id, fence_token FROM {LOADS_TABLE} {where}", key, fetch=True)
+        last = execute(f"SELECT run_id, fence_token, source FROM {LOADS_TABLE} {where}", key, fetch=True)
         owner = self.owner
         if owner is not None:
-            reason = owner.refusal(self.partition, (last[0], last[1]) if last else None)
+            reason = owner.why_not_owner()
+            if reason is None and last is not None and owner.outranked_by(last[0], last[1]):
+                if self.source is not None and last[2] == self.source:
+                    raise _AlreadyLoaded()
+                reason = f"a newer run of the partition ({last[0]}) has committed it since, from other files"
             if reason:
                 raise Fenced(
                     f"refusing to commit partition {self.partition} for run {owner.run_id}: {reason}; "
@@ -203,8 +222,8 @@ class _Load:
         execute(f"DELETE FROM {LOADS_TABLE} {where}", key)
         columns = ", ".join(name for name, _ in LOADS_COLUMNS)
         execute(
-            f"INSERT INTO {LOADS_TABLE} ({columns}) VALUES (?, ?, ?, ?, ?)",
-            [*key, owner.run_id if owner else None, owner.token if owner else None,
+            f"INSERT INTO {LOADS_TABLE} ({columns}) VALUES (?, ?, ?, ?, ?, ?)",
+            [*key, owner.run_id if owner else None, owner.token if owner else None, self.source,
              datetime.now(timezone.utc).replace(tzinfo=None)],
         )
 

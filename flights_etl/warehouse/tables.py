@@ -53,13 +53,15 @@ PARTITION_KEYS: Dict[str, str] = {
 DAILY_TABLES = ("flights", "weather", "daily_delays")
 
 # One row per loaded partition (scope "daily": a day; "monthly": a month's first day): the run that
-# committed it and that run's fencing token, written in the same transaction as the data (base.py).
+# committed it, that run's fencing token and what it was built from, written in the same transaction
+# as the data (base.py).
 LOADS_TABLE = "partition_loads"
 LOADS_COLUMNS: Tuple[Tuple[str, str], ...] = (
     ("scope", "str"),
     ("partition_key", "date"),
     ("run_id", "str"),
     ("fence_token", "int"),
+    ("source", "str"),  # digest of the landing files' SHA-256s the partition was built from
     ("loaded_at", "timestamp"),
 )
 

@@ -115,23 +115,52 @@ def test_an_older_commit_or_another_instances_does_not_block_the_owner(instance,
     assert _committed_by(warehouse_location) == later.run_id
 
 
+def _rewrite_without_last_rows(landing_dir: str, rows: int) -> bytes:
+    """Re-land the day's flights file without its last ``rows`` rows; return the original bytes."""
+    path = landing_file(landing_dir, "flights", DAY)
+    with open(path, "rb") as handle:
+        original = handle.read()
+    with open(path, "wb") as handle:
+        handle.writelines(original.splitlines(keepends=True)[:-rows])
+    return original
+
+
 def test_a_real_run_superseded_before_its_load_fails_clearly_and_writes_nothing(instance, landing_dir, warehouse_location):
-    """Through the pipeline and its warehouse resource: the older run executes after a newer run of
-    the day loaded it; its load step fails with the fencing message and the newer rows stay."""
+    """Through the pipeline and its warehouse resource: the older run reaches its load after a newer
+    run of the day loaded it from other bytes; its load step fails with the fencing message and the
+    newer rows stay."""
+    with mock.patch.dict(os.environ, {"FLIGHTS_WAREHOUSE": warehouse_location, "FLIGHTS_LANDING_DIR": landing_dir}):
+        older = _created(instance)
+        newer = _created(instance)
+        recon = reconstructable(flights_daily_pipeline)
+        original = _rewrite_without_last_rows(landing_dir, 10)
+        assert internals.execute_run(recon, newer, instance).success
+        with open(landing_file(landing_dir, "flights", DAY), "wb") as handle:
+            handle.write(original)  # the older run reads other bytes than the newer run committed
+        result = internals.execute_run(recon, instance.get_run_by_id(older.run_id), instance)
+    assert not result.success
+    failures = [event for event in result.event_list if event.event_type_value == "STEP_FAILURE"]
+    assert [event.step_key for event in failures] == ["load_partition"]
+    error = failures[0].event_specific_data.error
+    assert f"a newer run of the partition ({newer.run_id}) has committed it since, from other files" in (
+        error.message + (error.cause.message if error.cause else ""))
+    assert instance.get_run_by_id(older.run_id).status == PipelineRunStatus.FAILURE
+    assert _flights_loaded(warehouse_location) == len(flights_on(DAY)) - 10
+    assert _committed_by(warehouse_location) == newer.run_id
+
+
+def test_an_older_run_of_the_same_files_succeeds_without_writing(instance, landing_dir, warehouse_location):
+    """Overlapping backfills of unchanged files: the older run's write would change nothing, so it is
+    dropped and the run succeeds; the partition stays the newer run's."""
     with mock.patch.dict(os.environ, {"FLIGHTS_WAREHOUSE": warehouse_location, "FLIGHTS_LANDING_DIR": landing_dir}):
         older = _created(instance)
         newer = _created(instance)
         recon = reconstructable(flights_daily_pipeline)
         assert internals.execute_run(recon, newer, instance).success
-        result = internals.execute_run(recon, instance.get_run_by_id(older.run_id), instance)
-    assert not result.success
-    failures = [event for event in result.event_list if event.event_type_value == "STEP_FAILURE"]
-    assert [event.step_key for event in failures] == ["load_partition"]
-    assert f"a newer run of the partition ({newer.run_id}) has committed it since" in str(
-        failures[0].event_specific_data.error.message) + str(failures[0].event_specific_data.error.cause)
-    assert instance.get_run_by_id(older.run_id).status == PipelineRunStatus.FAILURE
+        assert internals.execute_run(recon, instance.get_run_by_id(older.run_id), instance).success
     assert _flights_loaded(warehouse_location) == len(flights_on(DAY))
     assert _committed_by(warehouse_location) == newer.run_id
+    assert open_warehouse(warehouse_location).last_loads()["source"].notna().all()
 
 
 def test_an_ended_run_is_never_brought_back_to_life_on_the_pooled_postgres_instance(
