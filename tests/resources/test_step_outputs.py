@@ -28,7 +28,7 @@ def local_run(instance, landing_dir, warehouse_path):
     return result
 
 
-def test_landing_frames_are_not_pickled_and_the_rest_is_small(local_run, instance):
+def test_landing_frames_are_not_stored_and_the_rest_is_small(local_run, instance):
     stored = {}
     root = os.path.join(instance.storage_directory(), local_run.run_id)
     for directory, dirs, files in os.walk(root):
@@ -38,7 +38,7 @@ def test_landing_frames_are_not_pickled_and_the_rest_is_small(local_run, instanc
             stored[os.path.relpath(path, root)] = os.path.getsize(path)
     assert set(stored) == {
         "read_flights/result.landing.json", "read_weather/result.landing.json",
-        "build_daily_delays/result.pickle", "load_partition/result.pickle", "notify_complete/result.pickle",
+        "build_daily_delays/result.parquet", "load_partition/result.json", "notify_complete/result.json",
     }
     assert max(stored.values()) < 16 * 1024, stored  # a day's flights alone are ~100 KB as a frame
 
@@ -48,7 +48,7 @@ def test_reexecution_rereads_unchanged_files_and_refuses_changed_ones(local_run,
     before = snapshot(warehouse_path)
     again = reexecute_pipeline(flights_daily_pipeline, local_run.run_id, run_config=config, mode="local",
                                instance=instance, step_selection=["load_partition*"])
-    assert again.success  # flights and weather re-read from their files, daily_delays from its pickle
+    assert again.success  # flights and weather re-read from their files, daily_delays from its Parquet file
     assert_same_snapshot(before, snapshot(warehouse_path))
 
     path = os.path.join(landing_dir, "flights", f"{DAY}.csv")
