@@ -103,6 +103,9 @@ def frame_to_parquet(frame: pd.DataFrame, where: str) -> bytes:
         # Refuse now what would come back different (dtypes, index, values) rather than hand a
         # re-execution another frame than the failed run had.
         again = _decode_frame(buffer.getvalue())
+        for column, dtype in again.dtypes.items():
+            if dtype != frame.dtypes[column]:
+                raise TypeError(f"column {column!r} would come back as {dtype}, not {frame.dtypes[column]}")
         pd.testing.assert_frame_equal(frame, again, check_exact=True)
         if again.attrs != frame.attrs:
             raise ValueError("its attrs do not survive Parquet")
