@@ -57,7 +57,6 @@ class StepOutputs(IOManager):
 
     def handle_output(self, context, obj) -> None:
         key = (context.run_id, context.step_key, context.name)
-        self._in_memory[key] = obj
         dataset = (context.metadata or {}).get("landing")
         if dataset is not None:
             source = obj.attrs.get(SOURCE_ATTR)
@@ -68,6 +67,7 @@ class StepOutputs(IOManager):
             _write_atomically(self._path(*key, "parquet"), frame_to_parquet(obj, f"{context.step_key}.{context.name}"))
         else:
             _write_atomically(self._path(*key, "json"), value_to_json(obj, f"{context.step_key}.{context.name}"))
+        self._in_memory[key] = obj  # only what was stored: a refused output fails its step
 
     def load_input(self, context):
         upstream = context.upstream_output
@@ -75,13 +75,12 @@ class StepOutputs(IOManager):
         if key in self._in_memory:
             return self._in_memory[key]
         marker = self._path(*key, "landing.json")
-        if os.path.exists(marker):
+        if os.path.lexists(marker):
             return _reread(_landing_marker(marker), upstream.run_id)
         for suffix, load in (("parquet", frame_from_parquet), ("json", value_from_json)):
             stored = self._path(*key, suffix)
-            if os.path.exists(stored):
-                with open(stored, "rb") as handle:
-                    return load(handle.read(), stored)
+            if os.path.lexists(stored):
+                return load(_read_regular_file(stored), stored)
         legacy = self._path(*key, "pickle")
         if os.path.exists(legacy):
             raise StepOutputError(
@@ -179,10 +178,18 @@ def _check_plain(value, inside: str = ""):
     raise StepOutputError(f"a {kind}" + (f" at {inside}" if inside else ""))
 
 
+def _read_regular_file(path: str) -> bytes:
+    # A device or FIFO planted in the shared storage would block or never end the read.
+    if not os.path.isfile(path):
+        raise _unreadable(path, ValueError("not a regular file"))
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 def _landing_marker(path: str) -> dict:
+    data = _read_regular_file(path)
     try:
-        with open(path, "rb") as handle:
-            marker = json.loads(handle.read().decode("utf-8"))
+        marker = json.loads(data.decode("utf-8"))
         if not (isinstance(marker, dict) and marker.get("dataset") in DATASETS
                 and all(type(marker.get(key)) is str for key in ("path", "day"))
                 and type(marker.get("sha256")) in (str, type(None))):

@@ -189,6 +189,17 @@ def test_damaged_files_give_a_one_line_error_naming_the_file(data, tmp_path):
         assert str(error).startswith(f"{path}: not a step output this version wrote (") and "\n" not in str(error)
 
 
+@pytest.mark.parametrize("name", ["result.parquet", "result.json", "result.landing.json"])
+def test_a_planted_fifo_is_refused_not_read_forever(name, tmp_path):
+    written = build_output_context(step_key="build_daily_delays", name="result", run_id="run-1")
+    path = tmp_path / "run-1" / "build_daily_delays" / name
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)  # opening it to read would block until a writer comes
+    with pytest.raises(StepOutputError, match=f"^{path}: not a step output this version wrote "
+                                              r"\(ValueError: not a regular file\)"):
+        StepOutputs(str(tmp_path)).load_input(build_input_context(upstream_output=written))
+
+
 def _parquet(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
