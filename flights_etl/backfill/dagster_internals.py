@@ -58,7 +58,7 @@ from dagster._core.storage.event_log import SqlEventLogStorageMetadata, SqliteEv
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.pipeline_run import RunsFilter  # noqa: F401  (re-exported)
 from dagster._core.storage.sql import get_alembic_config
-from dagster._core.storage.tags import BACKFILL_ID_TAG  # noqa: F401  (re-exported)
+from dagster._core.storage.tags import BACKFILL_ID_TAG, RUN_KEY_TAG  # noqa: F401  (re-exported)
 from dagster._core.utils import make_new_backfill_id  # noqa: F401  (re-exported)
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._serdes import ConfigurableClass, ConfigurableClassData  # noqa: F401  (re-exported)

@@ -5,9 +5,12 @@ keeps the key alive while the run executes (its heartbeat). The claim makes a se
 the same task stand down; its expiry tells the launcher's health check that the worker is gone.
 """
 import os
+from queue import Empty
 from urllib.parse import unquote, urlsplit
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+from kombu.transport import redis as kombu_redis
 
 BROKER_ENV = "FLIGHTS_BROKER_URL"
 DEFAULT_QUEUE = "flights"
@@ -38,7 +41,39 @@ def masked(url: str) -> str:
         return "(unparseable broker URL)"
 
 
+class _RedisChannel(kombu_redis.Channel):
+    """kombu 5.7.0's Redis channel, whose close survives a broker that is gone.
+
+    When the broker drops, Celery's consumer ``collect()``s its connection, then ``close()``s it.
+    In ``collect()`` the consuming channel's close begins by reading the reply of its pending BRPOP
+    (pending whenever a worker process is free, e.g. ``--concurrency 2`` with one run in flight);
+    that read raises a connection error, which kombu ignores, leaving the channel half-closed; then
+    kombu drops the transport's connection info. ``close()`` closes that channel again: it restores
+    the unacknowledged messages, which needs a new pool built from the connection info, now None:
+    ``AttributeError: 'NoneType' object has no attribute 'hostname'``, unrecoverable for Celery,
+    and the worker exits. Here a failed read of that reply does not stop the close: the broker is
+    gone, and the close carries on (restoring fails as a connection error, which kombu ignores; a
+    broker that kept the messages redelivers them after the visibility timeout).
+    """
+
+    def close(self):
+        if self._in_poll:
+            try:
+                self._brpop_read()
+            except (Empty, *self.connection_errors):
+                pass  # the reply is lost with the broker; the close goes on (it resets _in_poll)
+        super().close()
+
+
+class RedisTransport(kombu_redis.Transport):
+    Channel = _RedisChannel
+
+
 def make_app(url: str) -> Celery:
+    # redis:// URLs get the channel above. Through kombu's alias rather than Celery's
+    # broker_transport, so that logs still name the broker redis://:**@host (a class given as the
+    # transport would be printed in the URL's place); rediss:// and sentinel:// are kombu's own.
+    TRANSPORT_ALIASES["redis"] = f"{__name__}:RedisTransport"
     app = Celery("flights_etl", broker=url)
     app.conf.update(
         task_serializer="json",
@@ -52,6 +87,9 @@ def make_app(url: str) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S, "socket_connect_timeout": 5},
         worker_hijack_root_logger=False,
+        # A run in flight keeps going when the broker drops (its state is in the Dagster instance,
+        # not the broker); Celery 6 would cancel it by default.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
     )
     return app
 
