@@ -16,7 +16,7 @@ import tempfile
 import time
 from typing import Dict, List
 
-from flights_etl.dagit_tools.stack import DagitStack
+from flights_etl.dagit_tools.stack import DagitStack, StackStartError, check_port_free
 from flights_etl.stack.postgres import PostgresServer
 from flights_etl.stack.redis import RedisServer
 
@@ -36,6 +36,7 @@ class Cluster:
         self.env: Dict[str, str] = {}
 
     def start(self) -> "Cluster":
+        check_port_free("127.0.0.1", self.dagit_port)  # before any server starts
         self.postgres.start()
         self.redis.start()
         home = os.path.join(self.directory, "dagster_home")
@@ -116,6 +117,9 @@ def main(argv=None) -> None:
         while all(process.poll() is None for process in cluster.processes + cluster.dagit.processes):
             time.sleep(1)
         print("A process of the stack exited; stopping the rest.", file=sys.stderr)
+    except StackStartError as error:
+        print(f"make stack: {error}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         pass
     finally:
