@@ -39,6 +39,7 @@ import sqlalchemy as db
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from dagster import DagsterInstance, PipelineRun
+from dagster._core.events import EngineEventData  # noqa: F401  (re-exported: tests record a failed launch as Dagster does)
 from dagster._core.execution.api import execute_run  # noqa: F401  (re-exported)
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.host_representation.origin import (
@@ -61,6 +62,7 @@ from dagster._core.storage.tags import BACKFILL_ID_TAG  # noqa: F401  (re-export
 from dagster._core.utils import make_new_backfill_id  # noqa: F401  (re-exported)
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._serdes import ConfigurableClass, ConfigurableClassData  # noqa: F401  (re-exported)
+from dagster._utils.error import serializable_error_info_from_exc_info  # noqa: F401  (re-exported)
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
