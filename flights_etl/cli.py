@@ -330,7 +330,8 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
 @click.option("--concurrency", "-c", type=click.IntRange(1, 64), default=None,
               help="Worker processes, each executing one run at a time. Default: the number of cores.")
 @click.option("--queue", "-Q", default=None, help="Celery queue to take runs from. Default: flights.")
-@click.option("--hostname", "-n", default=None, help="This worker's name in the fleet. Default: flights@<host name>.")
+@click.option("--hostname", "-n", default=None,
+              help="This worker's name in the fleet (Celery's %h, %n, %d expanded). Default: flights@<host name>.")
 @click.option("--loglevel", default="INFO", show_default=True, help="Celery's log level.")
 def worker(concurrency, queue, hostname, loglevel):
     """Join the worker fleet: execute the runs the Celery run launcher sends, in warm processes.
@@ -340,14 +341,14 @@ def worker(concurrency, queue, hostname, loglevel):
     """
     from flights_etl.fleet.broker import DEFAULT_QUEUE, broker_url, masked
     from flights_etl.fleet.execution import default_hostname
-    from flights_etl.fleet.worker import run_worker
+    from flights_etl.fleet.worker import run_worker, worker_name
 
     _instance().dispose()  # a clear error now if DAGSTER_HOME is missing or broken
     try:
         broker = broker_url()
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    name = hostname or default_hostname()
+    name = worker_name(hostname or default_hostname())
     click.echo(f"flights-etl worker {name}: broker {masked(broker)}, queue {queue or DEFAULT_QUEUE}, "
                f"{concurrency or os.cpu_count()} processes", err=True)
     run_worker(broker, queue or DEFAULT_QUEUE, concurrency or os.cpu_count() or 1, name, loglevel)
