@@ -11,6 +11,9 @@ edge (``max(visibleCount, N - offset)``). Clicking the status bar near its left 
 so large that the window drawn reaches past what was loaded: those days stay grey ("never run")
 for good. The patch makes the loader load the window the matrix draws (and rounds the offset,
 which the click sets to a half-integer for an odd page size).
+
+The run lists: every row showed the tag ``flights/executor``, ~200 characters of JSON that only
+``runs.liveness`` reads; the rows leave it out (the run's own page still shows it).
 """
 import os
 from dataclasses import dataclass
@@ -31,6 +34,14 @@ PATCHES: List[PagePatch] = [
         old="p=n.length-(c||0),h=Math.max(0,p-t)",
         new="p=Math.min(n.length,Math.max(Math.round(n.length-(c||0)),t)),h=Math.max(0,p-t)",
     ),
+    # RunTable: the rows of the run lists leave out the tag flights/executor (a JSON process identity,
+    # for runs.liveness; ~200 characters on every row). The run's page still lists it under its tags.
+    PagePatch(
+        path="static/js/956.6a695a33.chunk.js",
+        old='(he.Q,{tags:n.tags,mode:d?"default"!==n.mode?n.mode:null:n.mode,onAddTag:r})',
+        new='(he.Q,{tags:n.tags.filter(function(t){return t.key!=="flights/executor"}),'
+            'mode:d?"default"!==n.mode?n.mode:null:n.mode,onAddTag:r})',
+    ),
 ]
 
 
@@ -46,22 +57,23 @@ def dagit_build_dir() -> str:
 
 def patched_files(build_dir: str, patches: List[PagePatch] = PATCHES) -> Dict[str, bytes]:
     """URL path under the app (``/static/...``) -> patched file content."""
-    files: Dict[str, bytes] = {}
+    texts: Dict[str, str] = {}
     for patch in patches:
         path = os.path.join(build_dir, patch.path)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as error:
-            raise PagePatchError(f"{path}: cannot patch Dagit's page: {error.strerror}") from None
-        found = text.count(patch.old)
+        if patch.path not in texts:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    texts[patch.path] = handle.read()
+            except OSError as error:
+                raise PagePatchError(f"{path}: cannot patch Dagit's page: {error.strerror}") from None
+        found = texts[patch.path].count(patch.old)
         if found != 1:
             raise PagePatchError(
                 f"{path}: cannot patch Dagit's page: the snippet {patch.old!r} occurs {found} times, expected once "
                 "(flights-dagit's patches are for dagit 0.15.10)"
             )
-        files["/" + patch.path] = text.replace(patch.old, patch.new).encode("utf-8")
-    return files
+        texts[patch.path] = texts[patch.path].replace(patch.old, patch.new)
+    return {"/" + path: text.encode("utf-8") for path, text in texts.items()}
 
 
 class PatchedPages:
