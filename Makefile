@@ -24,7 +24,7 @@ $(STAMP): setup.py constraints.txt
 install: $(STAMP)
 
 land: install
-	$(BIN)/flights-etl land --start $(FROM) --end $(TO)
+	$(BIN)/flights-etl land --from $(FROM) --to $(TO)
 
 backfill: install
 	$(BIN)/dagster pipeline backfill -w workspace.yaml -p flights_daily_pipeline \

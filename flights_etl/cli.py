@@ -39,8 +39,9 @@ def main():
 
 
 @main.command()
-@click.option("--start", required=True, callback=_parse_day, help="First day to land, YYYY-MM-DD.")
-@click.option("--end", required=True, callback=_parse_day, help="Last day to land (included), YYYY-MM-DD.")
+# --from/--to as every other command; --start/--end, the first names, still work
+@click.option("--from", "--start", "start", required=True, callback=_parse_day, help="First day to land, YYYY-MM-DD.")
+@click.option("--to", "--end", "end", required=True, callback=_parse_day, help="Last day to land (included), YYYY-MM-DD.")
 @click.option(
     "--landing-dir",
     default=None,
@@ -300,16 +301,16 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
     if as_json:
         click.echo(json.dumps(as_json_document(partition_set_name, statuses, months), indent=2))
         return
+    names = [s.partition for s in statuses]
+    for bound, value in (("--from", start), ("--to", end)):
+        if value is not None and value not in names:
+            raise click.UsageError(f"{bound} {value} is not a partition of {partition_set_name}")
+    # the counts and the missing list cover the range asked for, the calendar the whole set
+    in_range = statuses[names.index(start) if start else 0 : (names.index(end) if end else len(names) - 1) + 1]
     if show_list or start or end:
-        names = [s.partition for s in statuses]
-        for bound, value in (("--from", start), ("--to", end)):
-            if value is not None and value not in names:
-                raise click.UsageError(f"{bound} {value} is not a partition of {partition_set_name}")
-        first = names.index(start) if start else 0
-        last = names.index(end) if end else len(names) - 1
         rows = [
             (s.partition, s.status, (s.run_id or "")[:8], s.end_time or "", "" if s.rows is None else s.rows)
-            for s in statuses[first : last + 1]
+            for s in in_range
         ]
         click.echo(tabulate(rows, headers=["partition", "latest run", "run id", "ended (UTC)", "rows"]))
         click.echo("")
@@ -319,8 +320,9 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
         for line in month_lines(months):
             click.echo(line)
         click.echo("")
-    click.echo("  ".join(f"{name}: {count}" for name, count in counts(statuses).items()))
-    missing = [s.partition for s in statuses if s.status == MISSING]
+    scope = f"{in_range[0].partition} .. {in_range[-1].partition}: " if (start or end) and in_range else ""
+    click.echo(scope + "  ".join(f"{name}: {count}" for name, count in counts(in_range).items()))
+    missing = [s.partition for s in in_range if s.status == MISSING]
     if missing:
         shown = ", ".join(missing[:12]) + (f" ... ({len(missing)} in all)" if len(missing) > 12 else "")
         click.echo(f"missing: {shown}")
