@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export FLIGHTS_LANDING_DIR ?= $(CURDIR)/data/landing
 export FLIGHTS_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+# Stock dagster commands print empty tqdm bars ("0it [00:00, ?it/s]") while they set up a new instance.
+export TQDM_DISABLE ?= 1
 
 FROM ?= 2013-01-01
 TO ?= 2013-01-31
