@@ -79,8 +79,11 @@ def serve_patched_pages() -> None:
 
 
 def main() -> None:
+    from flights_etl.backfill.dagster_internals import keep_backfill_partition_ids_apart
+
     use_wsproto()
     serve_patched_pages()
+    keep_backfill_partition_ids_apart()  # a submitted backfill's days keep their status on the Partitions tab
     from dagit.cli import main as dagit_main  # looks up uvicorn.run when it serves
 
     dagit_main()
