@@ -31,7 +31,7 @@ IDENTITY_PATH = "/flights-dagit/identity"
 
 
 def workspace_files(argv: List[str]) -> List[str]:
-    """The absolute paths of the ``-w/--workspace`` files in Dagit's arguments (Dagit's default:
+    """The real paths of the ``-w/--workspace`` files in Dagit's arguments (Dagit's default:
     ./workspace.yaml)."""
     found = []
     for index, arg in enumerate(argv):
@@ -39,7 +39,7 @@ def workspace_files(argv: List[str]) -> List[str]:
             found.append(argv[index + 1])
         elif arg.startswith("--workspace="):
             found.append(arg.split("=", 1)[1])
-    return [os.path.abspath(path) for path in found or ["workspace.yaml"]]
+    return [os.path.realpath(path) for path in found or ["workspace.yaml"]]
 
 
 class Identity:

@@ -136,7 +136,7 @@ class DagitStack:
     def identity(self) -> dict:
         """What this stack's Dagit answers at IDENTITY_PATH: its pid and workspace file."""
         workspace = os.path.join(self.cwd or os.getcwd(), self.workspace)
-        return {"pid": self.processes[0].pid, "workspace": [os.path.abspath(workspace)]}
+        return {"pid": self.processes[0].pid, "workspace": [os.path.realpath(workspace)]}
 
     def stop(self, grace_s: float = 10.0) -> None:
         """SIGTERM each process group, SIGKILL what is left after ``grace_s``."""
