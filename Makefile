@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export FLIGHTS_LANDING_DIR ?= $(CURDIR)/data/landing
 export FLIGHTS_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+# Stock dagster commands print empty tqdm bars ("0it [00:00, ?it/s]") while they set up a new instance.
+export TQDM_DISABLE ?= 1
 
 FROM ?= 2013-01-01
 TO ?= 2013-01-31
@@ -24,7 +26,7 @@ $(STAMP): setup.py constraints.txt
 install: $(STAMP)
 
 land: install
-	$(BIN)/flights-etl land --start $(FROM) --end $(TO)
+	$(BIN)/flights-etl land --from $(FROM) --to $(TO)
 
 # The dry run first: a bad FLIGHTS_LAST_DAY or range is one line there, a traceback in Dagster's command.
 backfill: install

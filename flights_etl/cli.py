@@ -39,8 +39,9 @@ def main():
 
 
 @main.command()
-@click.option("--start", required=True, callback=_parse_day, help="First day to land, YYYY-MM-DD.")
-@click.option("--end", required=True, callback=_parse_day, help="Last day to land (included), YYYY-MM-DD.")
+# --from/--to as every other command; --start/--end, the first names, still work
+@click.option("--from", "--start", "start", required=True, callback=_parse_day, help="First day to land, YYYY-MM-DD.")
+@click.option("--to", "--end", "end", required=True, callback=_parse_day, help="Last day to land (included), YYYY-MM-DD.")
 @click.option(
     "--landing-dir",
     default=None,
@@ -305,16 +306,16 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
     if as_json:
         click.echo(json.dumps(as_json_document(partition_set_name, statuses, months), indent=2))
         return
+    names = [s.partition for s in statuses]
+    for bound, value in (("--from", start), ("--to", end)):
+        if value is not None and value not in names:
+            raise click.UsageError(f"{bound} {value} is not a partition of {partition_set_name}")
+    # the counts and the missing list cover the range asked for, the calendar the whole set
+    in_range = statuses[names.index(start) if start else 0 : (names.index(end) if end else len(names) - 1) + 1]
     if show_list or start or end:
-        names = [s.partition for s in statuses]
-        for bound, value in (("--from", start), ("--to", end)):
-            if value is not None and value not in names:
-                raise click.UsageError(f"{bound} {value} is not a partition of {partition_set_name}")
-        first = names.index(start) if start else 0
-        last = names.index(end) if end else len(names) - 1
         rows = [
             (s.partition, s.status, (s.run_id or "")[:8], s.end_time or "", "" if s.rows is None else s.rows)
-            for s in statuses[first : last + 1]
+            for s in in_range
         ]
         click.echo(tabulate(rows, headers=["partition", "latest run", "run id", "ended (UTC)", "rows"]))
         click.echo("")
@@ -324,8 +325,9 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
         for line in month_lines(months):
             click.echo(line)
         click.echo("")
-    click.echo("  ".join(f"{name}: {count}" for name, count in counts(statuses).items()))
-    missing = [s.partition for s in statuses if s.status == MISSING]
+    scope = f"{in_range[0].partition} .. {in_range[-1].partition}: " if (start or end) and in_range else ""
+    click.echo(scope + "  ".join(f"{name}: {count}" for name, count in counts(in_range).items()))
+    missing = [s.partition for s in in_range if s.status == MISSING]
     if missing:
         shown = ", ".join(missing[:12]) + (f" ... ({len(missing)} in all)" if len(missing) > 12 else "")
         click.echo(f"missing: {shown}")
@@ -335,7 +337,8 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
 @click.option("--concurrency", "-c", type=click.IntRange(1, 64), default=None,
               help="Worker processes, each executing one run at a time. Default: the number of cores.")
 @click.option("--queue", "-Q", default=None, help="Celery queue to take runs from. Default: flights.")
-@click.option("--hostname", "-n", default=None, help="This worker's name in the fleet. Default: flights@<host name>.")
+@click.option("--hostname", "-n", default=None,
+              help="This worker's name in the fleet (Celery's %h, %n, %d expanded). Default: flights@<host name>.")
 @click.option("--loglevel", default="INFO", show_default=True, help="Celery's log level.")
 def worker(concurrency, queue, hostname, loglevel):
     """Join the worker fleet: execute the runs the Celery run launcher sends, in warm processes.
@@ -345,14 +348,14 @@ def worker(concurrency, queue, hostname, loglevel):
     """
     from flights_etl.fleet.broker import DEFAULT_QUEUE, broker_url, masked
     from flights_etl.fleet.execution import default_hostname
-    from flights_etl.fleet.worker import run_worker
+    from flights_etl.fleet.worker import run_worker, worker_name
 
     _instance().dispose()  # a clear error now if DAGSTER_HOME is missing or broken
     try:
         broker = broker_url()
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    name = hostname or default_hostname()
+    name = worker_name(hostname or default_hostname())
     click.echo(f"flights-etl worker {name}: broker {masked(broker)}, queue {queue or DEFAULT_QUEUE}, "
                f"{concurrency or os.cpu_count()} processes", err=True)
     run_worker(broker, queue or DEFAULT_QUEUE, concurrency or os.cpu_count() or 1, name, loglevel)

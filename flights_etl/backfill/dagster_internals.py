@@ -39,7 +39,10 @@ import sqlalchemy as db
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
-from dagster._core.events import EVENT_TYPE_TO_PIPELINE_RUN_STATUS
+from dagster._core.events import (
+    EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
+    EngineEventData,  # noqa: F401  (re-exported: tests record a failed launch as Dagster does)
+)
 from dagster._core.execution.api import execute_run  # noqa: F401  (re-exported)
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.host_representation.origin import (
@@ -62,6 +65,7 @@ from dagster._core.storage.tags import BACKFILL_ID_TAG, RUN_KEY_TAG  # noqa: F40
 from dagster._core.utils import make_new_backfill_id  # noqa: F401  (re-exported)
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._serdes import ConfigurableClass, ConfigurableClassData  # noqa: F401  (re-exported)
+from dagster._utils.error import serializable_error_info_from_exc_info  # noqa: F401  (re-exported)
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
@@ -383,3 +387,30 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         for engine in engines:
             engine.dispose()
         super().dispose()
+
+
+# --- Dagit's GraphQL --------------------------------------------------------------------------
+
+def keep_backfill_partition_ids_apart() -> None:
+    """dagster-graphql 0.15.10 gives a backfill's partitions that have no run yet the GraphQL id of the
+    partition set's own status of that partition (``<set>:<partition>``, without the backfill's
+    ``:<backfill id>`` suffix its other partitions get). Dagit's cache merges objects by id, so the
+    backfill table's "no run yet" overwrote the Partitions tab's status: loaded days turned grey
+    and *Missing* jumped until the daemon created the runs. Give them the suffix too (idempotent;
+    ``flights-dagit`` calls it before serving)."""
+    from dagster_graphql.schema import backfill
+
+    original = backfill.partition_statuses_from_run_partition_data
+    if getattr(original, "keeps_backfill_ids_apart", False):
+        return
+
+    def statuses_with_backfill_ids(partition_set_name, run_partition_data, partition_names, backfill_id=None):
+        statuses = original(partition_set_name, run_partition_data, partition_names, backfill_id=backfill_id)
+        if backfill_id:
+            for status in statuses.results:
+                if not status.id.endswith(f":{backfill_id}"):
+                    status.id = f"{status.id}:{backfill_id}"
+        return statuses
+
+    statuses_with_backfill_ids.keeps_backfill_ids_apart = True
+    backfill.partition_statuses_from_run_partition_data = statuses_with_backfill_ids

@@ -1,4 +1,5 @@
 """Progress of a backfill: a live bar on a terminal, one plain line per partition elsewhere."""
+import shutil
 import sys
 import time
 from typing import IO, List, Optional
@@ -56,17 +57,24 @@ class Progress:
         return f"ok {self.succeeded}, failed {self.failed}, left {remaining}, {rate:.1f}/s, ETA {eta}"
 
 
-def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, stopped: Optional[str] = None) -> str:
-    """Counts per status, the failed partitions with their first error, and the timing."""
+def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, stopped: Optional[str] = None,
+                  width: Optional[int] = None) -> str:
+    """Counts per status, the failed partitions with their first error, and the timing; the error
+    column wraps so that the table fits ``width`` columns (default: the terminal's, else $COLUMNS, else 100)."""
     counts = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     lines = [tabulate(sorted(counts.items()), headers=["status", "partitions"], tablefmt="simple")]
     failed = sorted((o for o in outcomes if o.status != "SUCCESS"), key=lambda o: o.partition)
     if failed:
+        headers = ["partition", "status", "run", "error"]
         rows = [(o.partition, o.status, o.run_id[:8], _first_line(o.error)) for o in failed]
+        # tabulate's "simple" columns: at least the header + 2 wide, two spaces between columns
+        fixed = sum(max(len(header) + 2, *(len(str(row[index])) for row in rows)) + 2
+                    for index, header in enumerate(headers[:3]))
+        error_width = max(20, (width or shutil.get_terminal_size((100, 24)).columns) - fixed)
         lines.append("")
-        lines.append(tabulate(rows, headers=["partition", "status", "run", "error"], tablefmt="simple"))
+        lines.append(tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=[None, None, None, error_width]))
     per_partition = wall_seconds / len(outcomes) if outcomes else 0.0
     lines.append("")
     lines.append(

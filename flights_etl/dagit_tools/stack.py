@@ -4,20 +4,48 @@ Dagit serves the UI; the daemon turns Dagit backfills into runs and ticks the sc
 Each runs in its own process group because both spawn ``dagster api grpc`` children that
 outlive a plain SIGTERM of their parent: stopping kills the whole group.
 ``python -m flights_etl.dagit_tools.stack`` (``make dagit``) runs both until Ctrl-C.
+
+Start-up refuses a port already taken, and announces Dagit only once the Dagit answering is the one
+it started (its pid and workspace, from ``flights-dagit``'s identity answer); the daemon starts only
+then. Both get a TMPDIR of their own, removed on stop: their ``dagster api grpc`` servers put their
+socket files there and leave them behind when killed.
 """
 import argparse
+import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import IO, List, Optional
 
 from dagster import DagsterInstance
 
+from flights_etl.dagit_tools.server import IDENTITY_PATH
+
 BIN = os.path.dirname(sys.executable)
+
+
+class StackStartError(RuntimeError):
+    """Dagit or the daemon could not be started; the message is one line naming the port."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise StackStartError if something listens on host:port (bound as uvicorn binds it)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise StackStartError(
+                f"port {port} on {host} is already in use ({error.strerror}): stop what listens there, or choose "
+                "another port (make dagit DAGIT_PORT=...)") from None
 
 
 @dataclass
@@ -32,6 +60,7 @@ class DagitStack:
     cwd: Optional[str] = None
     log_dir: Optional[str] = None  # where dagit.log and daemon.log go; None: inherit the terminal
     processes: List[subprocess.Popen] = field(default_factory=list)
+    tmpdir: Optional[str] = None  # TMPDIR of both processes (their grpc sockets), removed by stop()
     _logs: List[IO] = field(default_factory=list)
 
     @property
@@ -39,6 +68,17 @@ class DagitStack:
         return f"http://{self.host}:{self.port}"
 
     def start(self, ready_timeout_s: float = 120.0) -> "DagitStack":
+        """Start Dagit, wait until it is confirmed ours, then the daemon. On any failure, stop what was
+        started and raise StackStartError."""
+        try:
+            self._start(ready_timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, ready_timeout_s: float) -> None:
+        check_port_free(self.host, self.port)
         env = dict(self.env if self.env is not None else os.environ)
         # Create the storage once, before two processes race to migrate it (with the processes'
         # environment: a PostgreSQL instance takes its URL from it).
@@ -49,13 +89,14 @@ class DagitStack:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+        self.tmpdir = tempfile.mkdtemp(prefix="flights-dagit-", dir=env.get("TMPDIR"))
+        env["TMPDIR"] = self.tmpdir
         workspace = ["-w", self.workspace]
         self._spawn("dagit", [os.path.join(BIN, "flights-dagit"), *workspace,
                               "-h", self.host, "-p", str(self.port)], env)
-        if self.daemon:
-            self._spawn("daemon", [os.path.join(BIN, "dagster-daemon"), "run", *workspace], env)
         self.wait_ready(ready_timeout_s)
-        return self
+        if self.daemon:  # only now: a daemon beside a Dagit that never came up would launch runs unseen
+            self._spawn("daemon", [os.path.join(BIN, "dagster-daemon"), "run", *workspace], env)
 
     def _spawn(self, name: str, command: List[str], env: dict) -> None:
         output = None
@@ -68,18 +109,34 @@ class DagitStack:
         ))
 
     def wait_ready(self, timeout_s: float) -> None:
+        """Wait until the Dagit answering on the port is the one this stack started."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{process.args[:3]} exited with {process.returncode} during startup")
+                    raise StackStartError(
+                        f"port {self.port}: {os.path.basename(process.args[0])} exited with {process.returncode} "
+                        "during startup" + (f" (see {self.log_dir})" if self.log_dir else ""))
             try:
-                with urllib.request.urlopen(f"{self.url}/dagit_info", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
+                with urllib.request.urlopen(f"{self.url}{IDENTITY_PATH}", timeout=2) as response:
+                    identity = json.loads(response.read())
+            except urllib.error.HTTPError:  # an HTTP server, but not a flights-dagit (stock dagit: 404)
+                identity = {}
+            except OSError:  # nothing answers yet
                 time.sleep(0.3)
-        raise TimeoutError(f"Dagit did not answer on {self.url} within {timeout_s:.0f}s")
+                continue
+            except ValueError:
+                identity = {}
+            if identity != self.identity():
+                raise StackStartError(f"port {self.port}: the Dagit answering on {self.url} is not the one this "
+                                      f"stack started (another process took the port)")
+            return
+        raise StackStartError(f"port {self.port}: Dagit did not answer on {self.url} within {timeout_s:.0f}s")
+
+    def identity(self) -> dict:
+        """What this stack's Dagit answers at IDENTITY_PATH: its pid and workspace file."""
+        workspace = os.path.join(self.cwd or os.getcwd(), self.workspace)
+        return {"pid": self.processes[0].pid, "workspace": [os.path.realpath(workspace)]}
 
     def stop(self, grace_s: float = 10.0) -> None:
         """SIGTERM each process group, SIGKILL what is left after ``grace_s``."""
@@ -97,6 +154,9 @@ class DagitStack:
             log.close()
         self.processes.clear()
         self._logs.clear()
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
 
     def __enter__(self) -> "DagitStack":
         return self.start()
@@ -126,11 +186,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop both on SIGTERM as on Ctrl-C
     try:
         stack.start()
-        print(f"Dagit on {stack.url} and dagster-daemon running for DAGSTER_HOME={os.environ['DAGSTER_HOME']}. "
-              "Ctrl-C stops both.", flush=True)
+        both = "and dagster-daemon running" if stack.daemon else "running (no daemon)"
+        print(f"Dagit on {stack.url} {both} for DAGSTER_HOME={os.environ['DAGSTER_HOME']}. "
+              f"Ctrl-C stops {'both' if stack.daemon else 'it'}.", flush=True)
         while all(process.poll() is None for process in stack.processes):
             time.sleep(1)
-        print("A process exited; stopping the other.", file=sys.stderr)
+        print("A process exited; stopping the rest.", file=sys.stderr)
+        sys.exit(1)
+    except StackStartError as error:
+        print(f"make dagit: {error}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         pass
     finally:

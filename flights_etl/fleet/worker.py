@@ -27,6 +27,14 @@ def worker_app(broker: str, hostname: str):
     return app
 
 
+def worker_name(hostname: str) -> str:
+    """The name Celery gives a worker started with ``--hostname hostname``: ``%h`` (host name), ``%n``
+    (its name part) and ``%d`` (its domain) expanded, so the project's messages and tags say the same."""
+    from celery.utils.nodenames import host_format
+
+    return host_format(hostname)
+
+
 def run_worker(broker: str, queue: str, concurrency: int, hostname: str, loglevel: str = "INFO") -> None:
     argv: List[str] = [
         "worker", f"--concurrency={concurrency}", "--queues", queue, "--hostname", hostname, f"--loglevel={loglevel}",

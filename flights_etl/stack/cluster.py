@@ -18,7 +18,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
-from flights_etl.dagit_tools.stack import DagitStack
+from flights_etl.dagit_tools.stack import DagitStack, StackStartError, check_port_free
 from flights_etl.stack.postgres import PostgresServer
 from flights_etl.stack.redis import RedisServer
 
@@ -119,6 +119,7 @@ class Cluster:
         self.env: Dict[str, str] = {}
 
     def start(self) -> "Cluster":
+        check_port_free("127.0.0.1", self.dagit_port)  # before any server starts
         self.postgres.start()
         self.redis.start()
         home = os.path.join(self.directory, "dagster_home")
@@ -188,6 +189,9 @@ def main(argv=None) -> None:
                 print(line, flush=True)
             time.sleep(1)
         print("Dagit or dagster-daemon exited; stopping the rest.", file=sys.stderr)
+    except StackStartError as error:
+        print(f"make stack: {error}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         pass
     finally:

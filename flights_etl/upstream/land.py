@@ -20,7 +20,7 @@ def land_days(landing_dir: str, start: date, end: date) -> Dict[str, int]:
     an error: nothing would land.
     """
     if end < start:
-        raise ValueError(f"--end {end} is before --start {start}")
+        raise ValueError(f"--to {end} is before --from {start}")
     written = {}
     for dataset in DATASETS:
         table = read_source_table(dataset)

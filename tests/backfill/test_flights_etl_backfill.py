@@ -112,6 +112,9 @@ def test_status_reports_latest_runs_missing_days_and_rows(env, landing_dir, ware
     listed = flights_etl(env, "status", *SET, "--from", "2013-01-01", "--to", "2013-01-06").stdout
     assert re.search(r"^2013-01-02\s+SUCCESS\s+\w{8}\s+\S+\s+943$", listed, re.M)
     assert re.search(r"^2013-01-06\s+MISSING\s*$", listed, re.M) and "2013-01-07" not in listed.split("legend")[0]
+    # the counts and the missing days of the range asked for, not of the year
+    assert "2013-01-01 .. 2013-01-06: FAILURE: 1  MISSING: 2  SUCCESS: 3\n" in listed and "361" not in listed
+    assert "missing: 2013-01-05, 2013-01-06\n" in listed
 
 
 def test_bad_requests_are_usage_errors(env):

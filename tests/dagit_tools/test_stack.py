@@ -1,6 +1,7 @@
 """`make dagit`'s process: Dagit and the daemon both come up, and Ctrl-C stops them with their grpc children."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,11 +41,22 @@ def _wait_for_dagit(url: str, timeout_s: float = 120) -> None:
     raise TimeoutError(url)
 
 
-def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
-    home = tmp_path / "dagster_home"
+def _home_env(tmp_path, name="dagster_home") -> dict:
+    home = tmp_path / name
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "FLIGHTS_WAREHOUSE": str(tmp_path / "w.duckdb")}
+    return {**os.environ, "DAGSTER_HOME": str(home), "FLIGHTS_WAREHOUSE": str(tmp_path / f"{name}.duckdb")}
+
+
+def _files_under(directory) -> list:
+    return sorted(str(path.relative_to(directory)) for path in directory.rglob("*"))
+
+
+def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
+    env = _home_env(tmp_path)
+    temp = tmp_path / "tmp"  # the stack's TMPDIR: the grpc servers' socket files go below it
+    temp.mkdir()
+    env["TMPDIR"] = str(temp)
     port = free_port()
     groups = set()
     stack = subprocess.Popen(
@@ -61,13 +73,92 @@ def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
         groups.update(children)  # each child leads its own process group
         assert sum(1 for _pid, (_parent, group) in _process_groups().items() if group in groups) >= 4  # + grpc servers
 
+        assert _files_under(temp) != []  # the code servers' sockets, while they run
+
         stack.send_signal(signal.SIGINT)  # what Ctrl-C delivers to `make dagit`'s foreground process
         output, _ = stack.communicate(timeout=60)
         assert "Ctrl-C stops both" in output
         assert [pid for pid, (_parent, group) in _process_groups().items() if group in groups] == []
+        assert _files_under(temp) == []  # no socket file (nor anything else) left behind
     finally:
         for group in groups | {stack.pid}:
             try:
                 os.killpg(group, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+@pytest.mark.parametrize("daemon", [True, False])
+def test_port_where_another_dagit_answers_fails_with_one_line(tmp_path, daemon):
+    """`make dagit` on a taken port: exit 1, one line naming the port, no daemon ever started, and the
+    Dagit already there keeps running."""
+    from dagster import DagsterInstance
+
+    from flights_etl.dagit_tools.stack import DagitStack
+
+    port = free_port()
+    with DagitStack("workspace.yaml", port=port, daemon=False, env=_home_env(tmp_path, "first"), cwd=PROJECT_ROOT,
+                    log_dir=str(tmp_path)) as first:
+        env = _home_env(tmp_path, "second")
+        started = time.monotonic()
+        second = subprocess.run(
+            [sys.executable, "-m", "flights_etl.dagit_tools.stack", "-w", "workspace.yaml", "-p", str(port),
+             *([] if daemon else ["--no-daemon"])],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert second.returncode == 1
+        assert "Dagit on" not in second.stdout
+        [line] = second.stderr.strip().splitlines()
+        assert f"port {port}" in line and "in use" in line, line
+        assert time.monotonic() - started < 30  # refused up front, not after a start-up timeout
+        with urllib.request.urlopen(f"{first.url}/dagit_info", timeout=5) as response:
+            assert response.status == 200
+        with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            assert instance.get_runs() == [] and not instance.get_daemon_heartbeats()
+
+
+def test_make_stack_on_a_taken_port_starts_nothing(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "TMPDIR": str(tmp_path)}
+        result = subprocess.run(
+            [sys.executable, "-m", "flights_etl.stack.cluster", "--port", str(port), "--env-file",
+             str(tmp_path / ".stack.env")],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"port {port}" in line and "in use" in line, line
+    assert "Stack up" not in result.stdout
+    assert _files_under(tmp_path) == []  # no PostgreSQL or Redis directory was made, no env file
+
+
+def test_a_server_that_is_not_our_dagit_is_refused(tmp_path):
+    """Someone else answers on the port once Dagit is spawned (the race after the port check): refused."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from threading import Thread
+
+    from flights_etl.dagit_tools.stack import DagitStack, StackStartError
+
+    class StockDagit(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/dagit_info" else 404)
+            self.end_headers()
+
+        def log_message(self, *_args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), StockDagit)
+    Thread(target=server.serve_forever, daemon=True).start()
+    ours = subprocess.Popen(["sleep", "60"])
+    try:
+        stack = DagitStack("workspace.yaml", port=server.server_address[1], cwd=PROJECT_ROOT, processes=[ours])
+        with pytest.raises(StackStartError, match=f"port {server.server_address[1]}: .* not the one"):
+            stack.wait_ready(20)
+    finally:
+        ours.kill()
+        ours.wait()
+        server.shutdown()
+        server.server_close()
