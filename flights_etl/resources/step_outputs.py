@@ -22,7 +22,7 @@ import socket
 import tempfile
 from datetime import date
 
-from dagster import Field, IOManager, StringSource, io_manager
+from dagster import IOManager, io_manager
 
 from flights_etl.contract.schema import DATASETS
 from flights_etl.contract.validation import empty_frame, read_landing_file
@@ -109,19 +109,10 @@ def _write_atomically(path: str, data: bytes) -> None:
 
 
 @io_manager(
-    config_schema={
-        "base_dir": Field(
-            StringSource,
-            is_required=False,
-            description=f"Where step outputs are kept. Default: ${STEP_STORAGE_ENV}, else the instance's storage folder.",
-        )
-    },
+    # Where runs write is the deployment's: no base_dir in run config (an empty schema refuses it).
+    config_schema={},
     description="Small step outputs: landing frames re-read from their (unchanged) files, the rest pickled.",
 )
 def step_outputs_io_manager(init_context) -> StepOutputs:
-    base_dir = (
-        init_context.resource_config.get("base_dir")
-        or os.environ.get(STEP_STORAGE_ENV)
-        or init_context.instance.storage_directory()
-    )
+    base_dir = os.environ.get(STEP_STORAGE_ENV) or init_context.instance.storage_directory()
     return StepOutputs(base_dir)
