@@ -1,7 +1,7 @@
 """The warehouse: one interface (``Warehouse``), a DuckDB file by default or PostgreSQL for shared deployments."""
 import os
 
-from flights_etl.urls import masked, url_scheme
+from flights_etl.urls import url_scheme
 from flights_etl.warehouse.base import RowsOfAnotherDay, Warehouse, WarehouseError
 from flights_etl.warehouse.duckdb_backend import DEFAULT_LOCK_TIMEOUT_S, DuckDBWarehouse, WarehouseLockTimeout
 
@@ -33,7 +33,7 @@ def duckdb_path(location: str) -> str:
         what = f"the scheme {scheme}://" if scheme else "a '://'"
         if scheme.startswith(("postgresql+", "postgres+")):
             what += " (this project connects with psycopg2: postgresql:// or postgresql+psycopg2://)"
-        raise WarehouseError(f"the warehouse location {masked(location)} has {what}: {expected}")
+        raise WarehouseError(f"the warehouse location has {what}: {expected}")  # not echoed: may hold a password
     if not location.strip():
         raise WarehouseError(f"the warehouse location is empty: {expected}")
     # DuckDB reads ':memory:' and 'md:...' (MotherDuck) as no file at all, so runs would load nowhere;
