@@ -4,8 +4,8 @@ The partition sets fill in ``resources.daily_partition.config.date`` (``YYYY-MM-
 ``resources.monthly_partition.config.month`` (``YYYY-MM``); every solid reads it from here,
 so no run config can give two solids of one run different days. A value that is not a real
 day or month fails the first step that reads it, with a message naming the config path. A run
-whose config names another partition than its ``dagster/partition`` tag fails as its first step
-starts, before anything is read or loaded (Dagit would show the tag's partition as loaded).
+whose config names another partition than its ``dagster/partition`` tag fails while its resources
+start, before any step runs (Dagit would show the tag's partition as loaded).
 """
 from datetime import date
 
