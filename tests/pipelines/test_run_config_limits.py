@@ -20,12 +20,13 @@ ATTACKS = {
     "landing": {"dir": {"env": SECRET_ENV}},
     "io_manager": {"base_dir": {"env": SECRET_ENV}},
     "notifier": {"channel": {"env": SECRET_ENV}},
+    "slack": {"token": {"env": SECRET_ENV}},
 }
 # Only prod has a configurable notifier (Slack); the test mode keeps outputs in memory (mem_io_manager).
 REFUSED = [
     ("local", "warehouse"), ("local", "landing"), ("local", "io_manager"),
     ("test", "warehouse"), ("test", "landing"),
-    ("prod", "warehouse"), ("prod", "landing"), ("prod", "io_manager"), ("prod", "notifier"),
+    ("prod", "warehouse"), ("prod", "landing"), ("prod", "io_manager"), ("prod", "notifier"), ("prod", "slack"),
 ]
 
 

@@ -64,6 +64,7 @@ ATTACKS = [
     ("test", "landing", {"dir": {"env": "DAGSTER_PG_URL"}}),
     ("prod", "notifier", {"channel": {"env": "FLIGHTS_BROKER_URL"}}),
     ("prod", "io_manager", {"base_dir": {"env": "SLACK_TOKEN"}}),
+    ("prod", "slack", {"token": {"env": "FLIGHTS_BROKER_URL"}}),
 ]
 
 
