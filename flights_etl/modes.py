@@ -55,7 +55,7 @@ MODES = [
         name="test",
         executor_defs=EXECUTORS,
         resource_defs=TEST_RESOURCES,
-        description="For tests: the warehouse must be given (config or $FLIGHTS_WAREHOUSE); outputs kept in memory.",
+        description="For tests: $FLIGHTS_WAREHOUSE must be set; outputs kept in memory.",
     ),
     ModeDefinition(
         name="prod",
