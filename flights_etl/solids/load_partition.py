@@ -1,12 +1,14 @@
 """Load the day's flights, weather and daily_delays into the warehouse in one transaction."""
 import pandas as pd
-from dagster import Output, solid
+from dagster import Output, OutputDefinition, solid
 
 from flights_etl.solids.reporting import partition_materialization
+from flights_etl.solids.types import Summary
 
 
 @solid(
     required_resource_keys={"warehouse", "daily_partition"},
+    output_defs=[OutputDefinition(Summary)],
     description="Replace the day's rows of tables flights, weather and daily_delays in one transaction (idempotent).",
 )
 def load_partition(context, flights: pd.DataFrame, weather: pd.DataFrame, daily_delays: pd.DataFrame) -> str:

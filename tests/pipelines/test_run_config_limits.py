@@ -1,10 +1,11 @@
 """What run config (the Launchpad's, anyone's) cannot do: choose where runs read and write, read the
 deployment's secret environment variables, or load one partition while tagged as another."""
+import json
 import secrets
 from datetime import date
 
 import pytest
-from dagster import DagsterInvalidConfigError, execute_pipeline, validate_run_config
+from dagster import DagsterInvalidConfigError, DagsterInvalidSubsetError, execute_pipeline, validate_run_config
 
 from flights_etl.partitions import flights_daily_partition_set, flights_monthly_partition_set
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
@@ -87,3 +88,22 @@ def test_a_month_tagged_as_another_month_is_refused(resources_config, instance, 
     assert ("resources.monthly_partition.config.month is 2013-01 but the run's dagster/partition tag is 2013-02"
             in failure_message(result))
     assert snapshot(warehouse_location) == {}
+
+
+def test_run_config_cannot_write_an_output_to_a_path_nor_read_an_input_from_one(instance, tmp_path, monkeypatch):
+    # Dagster's str and Any types would take {json: {path}} / {pickle: {path}} for outputs and unconnected inputs.
+    monkeypatch.setenv("FLIGHTS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    target = tmp_path / "anywhere.json"
+    monthly = flights_monthly_partition_set.run_config_for_partition(flights_monthly_partition_set.get_partition("2013-01"))
+    for pipeline, solid, config in ((flights_daily_pipeline, "load_partition", _daily_config("2013-01-15")),
+                                    (flights_daily_pipeline, "notify_complete", _daily_config("2013-01-15")),
+                                    (flights_monthly_pipeline, "build_monthly_report", monthly)):
+        run_config = {**config, "solids": {solid: {"outputs": [{"result": {"json": {"path": str(target)}}}]}}}
+        with pytest.raises(DagsterInvalidConfigError, match=f'unexpected config entry "outputs" at path root:solids:{solid}'):
+            validate_run_config(pipeline, run_config, mode="local")
+    assert not target.exists()
+    target.write_text(json.dumps("a credentials file the run can read"))
+    with pytest.raises(DagsterInvalidSubsetError):  # notify_complete alone: its input would be read from config
+        execute_pipeline(flights_daily_pipeline, run_config={"solids": {"notify_complete": {"inputs": {
+            "summary": {"json": {"path": str(target)}}}}}}, mode="test", instance=instance, solid_selection=["notify_complete"])
+    assert instance.get_runs() == []
