@@ -45,7 +45,7 @@ def duckdb_path(location: str) -> str:
         )
     path = os.path.expanduser(location)
     if path.startswith("~"):
-        raise WarehouseError(f"the warehouse location {location}: cannot expand {path.split('/', 1)[0]}: no such user")
+        raise WarehouseError(f"the warehouse location: cannot expand {path.split('/', 1)[0]}: no such user")
     return path
 
 
