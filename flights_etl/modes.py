@@ -38,7 +38,9 @@ TEST_RESOURCES = {
 PROD_RESOURCES = {
     **LOCAL_RESOURCES,
     "notifier": slack_notifier,
-    "slack": slack_resource.configured({"token": {"env": "SLACK_TOKEN"}}),
+    # The token from the deployment only: an empty schema refuses resources.slack.config in run config
+    # (with a plain dict, run config given there would be accepted and silently ignored).
+    "slack": slack_resource.configured(lambda _config: {"token": {"env": "SLACK_TOKEN"}}, config_schema={}),
 }
 
 MODES = [
@@ -53,7 +55,7 @@ MODES = [
         name="test",
         executor_defs=EXECUTORS,
         resource_defs=TEST_RESOURCES,
-        description="For tests: the warehouse must be given (config or $FLIGHTS_WAREHOUSE); outputs kept in memory.",
+        description="For tests: $FLIGHTS_WAREHOUSE must be set; outputs kept in memory.",
     ),
     ModeDefinition(
         name="prod",

@@ -85,8 +85,9 @@ def instance(tmp_path):
 
 
 @pytest.fixture
-def resources_config(warehouse_location, landing_dir):
-    return {
-        "warehouse": {"config": {"location": warehouse_location, "lock_timeout_s": 10.0}},
-        "landing": {"config": {"dir": landing_dir}},
-    }
+def resources_config(warehouse_location, landing_dir, monkeypatch):
+    """The test's warehouse and landing directory, given as the deployment gives them (environment
+    variables: run config cannot name them); returns the resources' run config that remains."""
+    monkeypatch.setenv("FLIGHTS_WAREHOUSE", warehouse_location)
+    monkeypatch.setenv("FLIGHTS_LANDING_DIR", landing_dir)
+    return {"warehouse": {"config": {"lock_timeout_s": 10.0}}}

@@ -120,9 +120,10 @@ def assert_same_snapshot(before: dict, after: dict) -> None:
 
 
 def failure_message(result) -> str:
-    """The error message of the first failed step of a pipeline result, with the messages of its causes."""
+    """The error message of the first failed step (or failed resource initialization) of a pipeline result,
+    with the messages of its causes."""
     for event in result.event_list:
-        if event.event_type_value == "STEP_FAILURE":
+        if event.event_type_value in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE"):
             error, messages = event.event_specific_data.error, []
             while error is not None:
                 messages.append(error.message)

@@ -6,11 +6,12 @@ the same task stand down; its expiry tells the launcher's health check that the 
 """
 import os
 from queue import Empty
-from urllib.parse import unquote, urlsplit
 
 from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
+
+from flights_etl.urls import masked  # noqa: F401  (the launcher and the CLI print the broker URL with it)
 
 BROKER_ENV = "FLIGHTS_BROKER_URL"
 DEFAULT_QUEUE = "flights"
@@ -27,18 +28,6 @@ def broker_url(configured: str = None) -> str:
     if not url:
         raise ValueError(f"no broker: set ${BROKER_ENV} (e.g. redis://:password@host:6379/0)")
     return url
-
-
-def masked(url: str) -> str:
-    """The broker URL without its password."""
-    try:
-        parts = urlsplit(url)
-        netloc = f"{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-        if parts.username:
-            netloc = f"{unquote(parts.username)}@{netloc}"
-        return f"{parts.scheme}://{netloc}{parts.path}"
-    except ValueError:
-        return "(unparseable broker URL)"
 
 
 class _RedisChannel(kombu_redis.Channel):

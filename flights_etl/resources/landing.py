@@ -5,11 +5,12 @@ from datetime import date
 from typing import Optional, Tuple
 
 import pandas as pd
-from dagster import Field, StringSource, resource
+from dagster import resource
 
 from flights_etl.contract.paths import LANDING_DIR_ENV, default_landing_dir, landing_file
 from flights_etl.contract.schema import DATASETS
 from flights_etl.contract.validation import LandingFileError, read_landing_file, read_optional_landing_file
+from flights_etl.urls import masked, url_scheme
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,14 @@ class LandingDir:
 
 
 @resource(
-    config_schema={
-        "dir": Field(
-            StringSource,
-            is_required=False,
-            description=f"Landing directory. Default: ${LANDING_DIR_ENV}, else data/landing.",
-        )
-    },
-    description="Directory holding flights/YYYY-MM-DD.csv and weather/YYYY-MM-DD.csv.",
+    # Empty, not absent: a resource without a schema takes any config, and the directory is the
+    # deployment's ($FLIGHTS_LANDING_DIR), not the Launchpad's, so resources.landing.config.dir is refused.
+    config_schema={},
+    description=f"Directory holding flights/YYYY-MM-DD.csv and weather/YYYY-MM-DD.csv: ${LANDING_DIR_ENV}, "
+    "else data/landing.",
 )
-def landing_resource(init_context) -> LandingDir:
-    return LandingDir(path=init_context.resource_config.get("dir") or default_landing_dir())
+def landing_resource(_init_context) -> LandingDir:
+    path = default_landing_dir()
+    if url_scheme(path) is not None:  # a URL given by mistake: never a directory name, nor printed whole
+        raise ValueError(f"${LANDING_DIR_ENV} is a URL ({masked(path)}), not a directory")
+    return LandingDir(path=os.path.expanduser(path))

@@ -1,5 +1,5 @@
 """The ``notifier`` resource: where a run's completion message goes (the log, or Slack in prod)."""
-from dagster import Field, StringSource, resource
+from dagster import Field, resource
 
 
 class LogNotifier:
@@ -31,7 +31,7 @@ def log_notifier(init_context) -> LogNotifier:
 @resource(
     config_schema={
         "channel": Field(
-            StringSource,
+            str,  # not StringSource: {env: VARIABLE} in the Launchpad must not read the deployment's secrets
             default_value="#data-pipelines",
             description="Slack channel for completion messages.",
         )

@@ -3,13 +3,17 @@
 The partition sets fill in ``resources.daily_partition.config.date`` (``YYYY-MM-DD``) or
 ``resources.monthly_partition.config.month`` (``YYYY-MM``); every solid reads it from here,
 so no run config can give two solids of one run different days. A value that is not a real
-day or month fails the first step that reads it, with a message naming the config path.
+day or month fails the first step that reads it, with a message naming the config path. A run
+whose config names another partition than its ``dagster/partition`` tag fails while its resources
+start, before any step runs (Dagit would show the tag's partition as loaded).
 """
 from datetime import date
 
 from dagster import Failure, Field, MetadataValue, resource
 
 from flights_etl.dates import month_end, parse_day, parse_month
+
+PARTITION_TAG = "dagster/partition"  # set by the partition sets, backfills and Dagit's partition picker
 
 
 class _Partition:
@@ -63,7 +67,7 @@ class MonthlyPartition(_Partition):
     description="The run's daily partition.",
 )
 def daily_partition_resource(init_context) -> DailyPartition:
-    return DailyPartition(init_context.resource_config["date"])
+    return _agreeing_with_tag(DailyPartition(init_context.resource_config["date"]), init_context)
 
 
 @resource(
@@ -73,4 +77,21 @@ def daily_partition_resource(init_context) -> DailyPartition:
     description="The run's monthly partition.",
 )
 def monthly_partition_resource(init_context) -> MonthlyPartition:
-    return MonthlyPartition(init_context.resource_config["month"])
+    return _agreeing_with_tag(MonthlyPartition(init_context.resource_config["month"]), init_context)
+
+
+def _agreeing_with_tag(partition: _Partition, init_context) -> _Partition:
+    """The partition, if the run's ``dagster/partition`` tag (what Dagit's Partitions tab and the
+    backfills count as loaded) names the same one; a run without the tag is a plain run of its config."""
+    run = init_context.dagster_run
+    tag = run.tags.get(PARTITION_TAG) if run is not None else None
+    if tag is None:
+        return partition
+    name = partition.name  # an invalid date or month fails here, naming its config path
+    if tag != name:
+        raise Failure(
+            description=f"Refused: {partition._config_path} is {name} but the run's {PARTITION_TAG} tag is "
+            f"{tag}; a run loads one partition, so launch it from the partition set",
+            metadata={"config_path": partition._config_path, "config": name, "tag": tag},
+        )
+    return partition

@@ -250,6 +250,8 @@ def _write_atomically(path: str, data: bytes) -> None:
 
 
 @io_manager(
+    # Where runs write is the deployment's: no base_dir in run config (an empty schema refuses it).
+    config_schema={},
     description=f"Small step outputs, in ${STEP_STORAGE_ENV}, else the instance's storage folder: landing frames "
     "re-read from their (unchanged) files, other frames as Parquet, plain values as JSON.",
 )

@@ -1,15 +1,17 @@
-"""The ``warehouse`` resource: the warehouse interface, opened at the location the run is given."""
-from dagster import Field, StringSource, resource
+"""The ``warehouse`` resource: the warehouse interface, opened at the location the deployment gives.
+
+The location (and the password in a PostgreSQL URL) comes from ``$FLIGHTS_WAREHOUSE``, read when
+the resource starts, never from run config: Dagit has no login, and whoever reaches the
+Launchpad writes the run config (including ``{env: ANY_VARIABLE}``).
+"""
+import os
+
+from dagster import Field, resource
 
 from flights_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, WAREHOUSE_ENV, Warehouse, default_location, open_warehouse
 
+# No location field: Dagster's config check refuses resources.warehouse.config.location.
 _CONFIG = {
-    "location": Field(
-        StringSource,
-        is_required=False,
-        description=f"The warehouse: a DuckDB file path, or a postgresql:// URL. Default: ${WAREHOUSE_ENV}, else "
-        "data/warehouse.duckdb. Give a URL with a password as {env: VARIABLE}, never inline.",
-    ),
     "lock_timeout_s": Field(
         float,
         default_value=DEFAULT_LOCK_TIMEOUT_S,
@@ -28,25 +30,22 @@ def _fenced_by_the_run(init_context, warehouse: Warehouse) -> Warehouse:
     return warehouse.owned_by(RunOwner(init_context.instance, run))
 
 
-@resource(config_schema=_CONFIG, description="The warehouse (default: DuckDB file data/warehouse.duckdb).")
+@resource(
+    config_schema=_CONFIG,
+    description=f"The warehouse at ${WAREHOUSE_ENV} (DuckDB file or PostgreSQL URL), else data/warehouse.duckdb.",
+)
 def warehouse_resource(init_context) -> Warehouse:
-    config = init_context.resource_config
-    warehouse = open_warehouse(config.get("location") or default_location(), lock_timeout_s=config["lock_timeout_s"])
+    warehouse = open_warehouse(default_location(), lock_timeout_s=init_context.resource_config["lock_timeout_s"])
     return _fenced_by_the_run(init_context, warehouse)
 
 
 @resource(
     config_schema=_CONFIG,
-    description=f"The warehouse for tests: its location must be given (config or ${WAREHOUSE_ENV}), "
-    "so a test never writes to the project's data/ folder.",
+    description=f"The warehouse for tests: ${WAREHOUSE_ENV} must be set, so a test never writes to the "
+    "project's data/ folder.",
 )
 def explicit_warehouse_resource(init_context) -> Warehouse:
-    import os
-
-    config = init_context.resource_config
-    location = config.get("location") or os.environ.get(WAREHOUSE_ENV)
+    location = os.environ.get(WAREHOUSE_ENV)
     if not location:
-        raise ValueError(
-            f"The test mode needs a warehouse: set ${WAREHOUSE_ENV} or resources.warehouse.config.location"
-        )
-    return _fenced_by_the_run(init_context, open_warehouse(location, lock_timeout_s=config["lock_timeout_s"]))
+        raise ValueError(f"The test mode needs a warehouse: set ${WAREHOUSE_ENV} in the environment of the run")
+    return _fenced_by_the_run(init_context, open_warehouse(location, lock_timeout_s=init_context.resource_config["lock_timeout_s"]))

@@ -4,10 +4,11 @@ import json
 from typing import Optional
 
 import pandas as pd
-from dagster import Output, solid
+from dagster import Output, OutputDefinition, solid
 
 from flights_etl.resources.step_outputs import SOURCE_ATTR
 from flights_etl.solids.reporting import partition_materialization
+from flights_etl.solids.types import Summary
 
 
 def source_digest(flights: pd.DataFrame, weather: pd.DataFrame) -> Optional[str]:
@@ -22,6 +23,7 @@ def source_digest(flights: pd.DataFrame, weather: pd.DataFrame) -> Optional[str]
 
 @solid(
     required_resource_keys={"warehouse", "daily_partition"},
+    output_defs=[OutputDefinition(Summary)],
     description="Replace the day's rows of tables flights, weather and daily_delays in one transaction (idempotent).",
 )
 def load_partition(context, flights: pd.DataFrame, weather: pd.DataFrame, daily_delays: pd.DataFrame) -> str:

@@ -1,12 +1,14 @@
 """Build the month's ``monthly_report`` rows from the warehouse's flights."""
-from dagster import InputDefinition, Nothing, Output, solid
+from dagster import InputDefinition, Nothing, Output, OutputDefinition, solid
 
 from flights_etl.solids.reporting import partition_materialization
+from flights_etl.solids.types import Summary
 from flights_etl.transforms.monthly_report import REPORT_INPUT_COLUMNS, summarize_month
 
 
 @solid(
     input_defs=[InputDefinition("month_checked", Nothing)],
+    output_defs=[OutputDefinition(Summary)],
     required_resource_keys={"warehouse", "monthly_partition"},
     description="Per carrier: flights, cancellations, on-time share (arrival delay <= 15 min) and mean delays.",
 )

@@ -1,13 +1,16 @@
 """Send the run's one-line summary through the ``notifier`` resource."""
-from dagster import ExpectationResult, Output, solid
+from dagster import ExpectationResult, Output, OutputDefinition, solid
+
+from flights_etl.solids.types import Summary
 
 
 @solid(
     required_resource_keys={"notifier"},
+    output_defs=[OutputDefinition(Summary)],
     description="Send the completion message (log locally, Slack in prod). The data is already loaded, so a "
     "notifier outage is a warning and a failed expectation, not a failed run.",
 )
-def notify_complete(context, summary: str):
+def notify_complete(context, summary: Summary):
     try:
         context.resources.notifier.send(summary)
         sent, problem = True, None

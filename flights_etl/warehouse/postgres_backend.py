@@ -25,11 +25,12 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
+from flights_etl.urls import masked, url_scheme
 from flights_etl.warehouse.base import Warehouse, WarehouseError
 from flights_etl.warehouse.tables import LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
 
 SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "str": "TEXT", "timestamp": "TIMESTAMP", "date": "DATE"}
-URL_SCHEMES = ("postgresql", "postgres")
+URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
 CONNECT_TIMEOUT_S = 10
 NULL = "\\N"
 TABLES_LOCK = 0x666C6967  # advisory lock taken while the tables are created
@@ -40,28 +41,20 @@ _ACTIVE_LOCK = threading.Lock()
 
 
 def is_postgres_url(location: str) -> bool:
-    return location.split("://", 1)[0].lower() in URL_SCHEMES and "://" in location
+    """``postgresql://``, ``postgres://`` or SQLAlchemy's ``postgresql+psycopg2://``, the scheme in any case."""
+    return url_scheme(location) in URL_SCHEMES
 
 
-def masked(url: str) -> str:
-    """The URL without its password: ``postgresql://user@host:port/db``."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        if parts.username:
-            netloc = f"{unquote(parts.username)}@{netloc}"
-        return f"{parts.scheme}://{netloc}{parts.path}"
-    except ValueError:
-        return "postgresql://(unparseable URL)"
+def libpq_url(url: str) -> str:
+    """The URL as psycopg2 (libpq) reads it: libpq knows only ``postgresql://`` and ``postgres://``, in lower case."""
+    return "postgresql://" + url.split("://", 1)[1]
 
 
 class PostgresWarehouse(Warehouse):
     def __init__(self, url: str):
-        self._url = url
-        self._password = _password(url)
         parts = _checked(url)
+        self._url = libpq_url(url)
+        self._password = _password(url)
         self.host, self.port, self.database = parts.hostname, parts.port or 5432, parts.path.lstrip("/")
 
     @property

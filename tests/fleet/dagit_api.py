@@ -16,15 +16,21 @@ def graphql(base: str, query: str, variables: dict = None) -> dict:
     return body["data"]
 
 
-def launch(base: str, pipeline: str, run_config: dict, tags: dict, mode: str = "local") -> str:
-    """What the Launchpad's Launch Run button sends."""
-    data = graphql(base, """
+def launch_attempt(base: str, pipeline: str, run_config: dict, tags: dict, mode: str = "local") -> dict:
+    """What the Launchpad's Launch Run button sends, and Dagit's answer (a run, or why not)."""
+    return graphql(base, """
         mutation($params: ExecutionParams!) { launchPipelineExecution(executionParams: $params) {
-          __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""", {"params": {
+          __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+          ... on RunConfigValidationInvalid { errors { message } } } }""", {"params": {
         "selector": {**REPOSITORY_SELECTOR, "pipelineName": pipeline},
         "runConfigData": run_config, "mode": mode,
         "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
     }})["launchPipelineExecution"]
+
+
+def launch(base: str, pipeline: str, run_config: dict, tags: dict, mode: str = "local") -> str:
+    """What the Launchpad's Launch Run button sends."""
+    data = launch_attempt(base, pipeline, run_config, tags, mode)
     assert data["__typename"] == "LaunchRunSuccess", data
     return data["run"]["runId"]
 

@@ -137,12 +137,12 @@ def test_a_date_that_is_not_a_date_is_a_config_error(text, resources_config, ins
     assert snapshot(warehouse_location) == {}  # nothing written, not even a table
 
 
-def test_a_landing_directory_that_does_not_exist(resources_config, instance, tmp_path, warehouse_location):
+def test_a_landing_directory_that_does_not_exist(resources_config, instance, tmp_path, warehouse_location, monkeypatch):
     assert run_daily(DAY, resources_config, instance).success
     before = snapshot(warehouse_location)
     gone = str(tmp_path / "no-such-landing")
-    config = {**resources_config, "landing": {"config": {"dir": gone}}}
-    result = run_daily(DAY, config, instance)
+    monkeypatch.setenv("FLIGHTS_LANDING_DIR", gone)
+    result = run_daily(DAY, resources_config, instance)
     assert not result.success
     message = failure_message(result)
     assert f"the landing directory {gone} does not exist" in message

@@ -43,17 +43,15 @@ from tests.raw_data import expected_daily_delays
 DAY = "2013-01-07"
 
 
-def _run_config(landing_dir, warehouse_path):
-    config = flights_daily_partition_set.run_config_for_partition(flights_daily_partition_set.get_partition(DAY))
-    config["resources"].update(
-        warehouse={"config": {"location": warehouse_path}}, landing={"config": {"dir": landing_dir}}
-    )
-    return config
+def _run_config():
+    return flights_daily_partition_set.run_config_for_partition(flights_daily_partition_set.get_partition(DAY))
 
 
 @pytest.fixture
-def local_run(instance, landing_dir, warehouse_path):
-    result = execute_pipeline(flights_daily_pipeline, run_config=_run_config(landing_dir, warehouse_path),
+def local_run(instance, landing_dir, warehouse_path, monkeypatch):
+    monkeypatch.setenv("FLIGHTS_WAREHOUSE", warehouse_path)
+    monkeypatch.setenv("FLIGHTS_LANDING_DIR", landing_dir)
+    result = execute_pipeline(flights_daily_pipeline, run_config=_run_config(),
                               mode="local", instance=instance)
     assert result.success
     return result
@@ -75,7 +73,7 @@ def test_landing_frames_are_not_stored_and_the_rest_is_small(local_run, instance
 
 
 def test_reexecution_rereads_unchanged_files_and_refuses_changed_ones(local_run, instance, landing_dir, warehouse_path):
-    config = _run_config(landing_dir, warehouse_path)
+    config = _run_config()
     before = snapshot(warehouse_path)
     again = reexecute_pipeline(flights_daily_pipeline, local_run.run_id, run_config=config, mode="local",
                                instance=instance, step_selection=["load_partition*"])

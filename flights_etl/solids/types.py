@@ -1,0 +1,15 @@
+"""Dagster types of the solids' outputs that Dagster's built-in types would open to run config.
+
+Dagster's ``str`` and ``Any`` come with a loader and a materializer: run config could then write
+an output to any path (``solids.load_partition.outputs: [{result: {json: {path: ...}}}]``) or,
+in a solid selection, read an input from any file (``solids.notify_complete.inputs.summary:
+{json: {path: ...}}``), and then notify its content. Where runs read and write is the
+deployment's (docs/security.md), so the summaries are of a type with neither.
+"""
+from dagster import DagsterType
+
+Summary = DagsterType(
+    name="Summary",
+    type_check_fn=lambda _context, value: isinstance(value, str),
+    description="A run's one-line summary (text). Neither loaded from nor written to a path by run config.",
+)
