@@ -213,12 +213,13 @@ def _first_line(error: BaseException) -> str:
 
 
 def landing_source(path: str, day: date, gap) -> dict:
-    """What a marker records of a landing frame: the file, the day and the SHA-256 of its bytes."""
-    digest = None
+    """What a marker records of a landing frame: the file, the day, the size and SHA-256 of its bytes."""
+    digest = size = None
     if gap != "is missing":
         with open(path, "rb") as handle:
-            digest = hashlib.sha256(handle.read()).hexdigest()
-    return {"path": os.path.abspath(path), "day": day.isoformat(), "sha256": digest, "gap": gap}
+            data = handle.read()
+        digest, size = hashlib.sha256(data).hexdigest(), len(data)
+    return {"path": os.path.abspath(path), "day": day.isoformat(), "sha256": digest, "size": size, "gap": gap}
 
 
 def _reread(marker: dict, run_id: str):
