@@ -115,14 +115,13 @@ def landing_sensor(daily_set: PartitionSetDefinition) -> SensorDefinition:
                     waiting.append(f"{name}: {words}")
                 continue
             if len(requests) >= max_runs:
-                context.log.info(f"{len(requests)} runs requested (${MAX_RUNS_ENV}={max_runs}): more days next tick")
-                break
+                break  # the rest next tick, oldest first
             partition = daily_set.get_partition(name)
-            context.log.info(f"{name}: {words}: requesting a run (key {run_key[:24]}...)")
             requests.append(RunRequest(
                 run_key=run_key,
                 run_config=daily_set.run_config_for_partition(partition),
-                tags={**daily_set.tags_for_partition(partition), "flights/requested_by": REQUESTED_BY},
+                tags={**daily_set.tags_for_partition(partition), "flights/requested_by": REQUESTED_BY,
+                      "flights/landing": words},
             ))
         if requests:
             return requests
