@@ -182,9 +182,10 @@ class Warehouse(ABC):
         """Per source file of every loaded day: ``partition_key``, ``dataset``, ``path``, ``size``,
         ``sha256`` and ``gap`` (why a weather file gave no rows), as the day's last load recorded them."""
         names = [name for name, _ in FILES_COLUMNS]
-        return self._read(
+        frame = self._read(
             f"SELECT {', '.join(names)} FROM {FILES_TABLE} ORDER BY partition_key, dataset", [], empty_columns=names
         )
+        return frame.astype(object).where(frame.notna(), None)  # a column of NULLs reads as None on both backends
 
     # --- what a backend provides ------------------------------------------------------------
 
