@@ -233,8 +233,11 @@ def _reread(marker: dict, run_id: str):
             "(Re-execute all) to load the file as it is now"
         )
     if marker["sha256"] is None or marker.get("gap"):
-        return empty_frame(spec.columns)
-    return read_landing_file(path, spec, day, allow_no_rows=spec.optional, landing_dir=None)
+        frame = empty_frame(spec.columns)
+    else:
+        frame = read_landing_file(path, spec, day, allow_no_rows=spec.optional, landing_dir=None)
+    frame.attrs[SOURCE_ATTR] = {key: value for key, value in marker.items() if key != "dataset"}  # the load records it
+    return frame
 
 
 def _write_atomically(path: str, data: bytes) -> None:
