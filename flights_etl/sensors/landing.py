@@ -22,6 +22,7 @@ from dagster import DefaultSensorStatus, PartitionSetDefinition, PipelineRunStat
 from flights_etl.backfill.changes import CHANGED, FINISHED, LANDED, DayFiles, day_status, landing_now, loaded_sources
 from flights_etl.backfill.dagster_internals import RUN_KEY_TAG, RunsFilter
 from flights_etl.backfill.selection import latest_status_by_partition
+from flights_etl.contract.paths import default_landing_dir
 from flights_etl.warehouse import default_location, open_warehouse
 
 NAME = "flights_landing_sensor"
@@ -125,6 +126,8 @@ def landing_sensor(daily_set: PartitionSetDefinition) -> SensorDefinition:
             ))
         if requests:
             return requests
+        if not any(day.landed for day in files.values()):
+            return SkipReason(f"no day of {names[0]}..{names[-1]} has a flights file in {default_landing_dir()}")
         return SkipReason(_skip_reason(waiting))
 
     return flights_landing_sensor

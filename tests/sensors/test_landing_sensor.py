@@ -174,6 +174,17 @@ def _statuses(instance):
     return day_statuses(instance, daily_set, latest_status_by_partition(instance, daily_set))
 
 
+def test_the_sensor_says_when_nothing_has_landed(instance, tmp_path, monkeypatch):
+    monkeypatch.setenv("FLIGHTS_LANDING_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("FLIGHTS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("FLIGHTS_LANDING_MAX_RUNS", "3")
+    nothing = _evaluate(instance)
+    assert nothing.run_requests == []
+    assert nothing.skip_message == f"no day of 2013-01-01..2013-12-31 has a flights file in {tmp_path / 'nowhere'}"
+    monkeypatch.setenv("FLIGHTS_LANDING_MAX_RUNS", "0")
+    assert _evaluate(instance).skip_message.startswith("$FLIGHTS_LANDING_MAX_RUNS=0: the sensor launches nothing")
+
+
 def test_the_sensor_requests_landed_then_changed_days_and_status_names_them(instance, landed):
     first = _evaluate(instance)
     assert [r.run_key.split(":")[0] for r in first.run_requests] == ["2013-01-01", "2013-01-02", "2013-01-03"]  # capped
