@@ -1,7 +1,8 @@
 """What is in the landing directory now: each day file's size, mtime and SHA-256, hashed only when it changed.
 
 Hashing a year of landing files on every ``flights-etl status`` or sensor tick would read ~30 MB each
-time; a file whose size and mtime (nanoseconds) are those of the last look keeps the hash it had
+time; a file whose size, mtime (nanoseconds) and inode are those of the last look keeps the hash it had
+(a file landed by rename gets a new inode, so even a same-size rewrite within the mtime's granularity shows)
 (``bench/landing_hashes.py`` measures both). The hashes are kept in one JSON file (``cache_path``,
 written atomically); a missing, unreadable or foreign cache only costs a rehash.
 """
@@ -17,7 +18,7 @@ from typing import Dict, Iterable, Optional, Sequence
 from flights_etl.contract.paths import landing_file
 from flights_etl.contract.schema import DATASETS
 
-CACHE_FORMAT = "flights-etl landing hashes 1"
+CACHE_FORMAT = "flights-etl landing hashes 2"
 NOT_A_FILE = "not-a-regular-file"  # the sha256 of a path that exists but is no regular file (a run refuses it)
 
 
@@ -45,7 +46,7 @@ def file_sha256(path: str) -> str:
 
 
 class LandingHashes:
-    """Looks at landing files; remembers (size, mtime_ns, sha256) per absolute path between looks."""
+    """Looks at landing files; remembers (size, mtime_ns, inode, sha256) per absolute path between looks."""
 
     def __init__(self, cache_path: Optional[str] = None):
         self.cache_path = cache_path
@@ -71,13 +72,13 @@ class LandingHashes:
         if not stat.S_ISREG(info.st_mode):
             return LandedFile(dataset, path, info.st_size, info.st_mtime_ns, NOT_A_FILE)
         known = self._known.get(path)
-        if known is not None and known[0] == info.st_size and known[1] == info.st_mtime_ns:
-            return LandedFile(dataset, path, info.st_size, info.st_mtime_ns, known[2])
+        if known is not None and known[:3] == [info.st_size, info.st_mtime_ns, info.st_ino]:
+            return LandedFile(dataset, path, info.st_size, info.st_mtime_ns, known[3])
         sha256 = file_sha256(path)
         self.hashed += 1
         after = os.lstat(path)
-        if (after.st_size, after.st_mtime_ns) == (info.st_size, info.st_mtime_ns):  # not rewritten meanwhile
-            self._known[path] = [info.st_size, info.st_mtime_ns, sha256]
+        if (after.st_size, after.st_mtime_ns, after.st_ino) == (info.st_size, info.st_mtime_ns, info.st_ino):
+            self._known[path] = [info.st_size, info.st_mtime_ns, info.st_ino, sha256]  # not rewritten meanwhile
             self._dirty = True
         return LandedFile(dataset, path, info.st_size, info.st_mtime_ns, sha256)
 
