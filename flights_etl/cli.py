@@ -141,7 +141,8 @@ def _instance():
     "--only",
     default="all",
     show_default=True,
-    help="all, missing (no run yet), failed (latest run failed or canceled), or missing,failed.",
+    help="all, or any of missing (no run yet), failed (latest run failed or canceled), changed (landed files differ "
+    "from what the warehouse holds for the day), joined by commas: missing,failed,changed.",
 )
 @click.option(
     "--max-concurrent",
@@ -186,7 +187,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
         )
         only_choices = parse_only(only)
         latest, reaped = latest_after_reaping(instance, partition_set, found_by="flights-etl backfill")
-        chosen = narrow(requested, latest, only_choices)
+        chosen = narrow(requested, latest, only_choices, _day_changes(instance, partition_set, latest, only_choices))
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
     _report_reaped(reaped)
@@ -244,6 +245,19 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
         sys.exit(1)
 
 
+def _day_changes(instance, partition_set, latest, only=frozenset({"changed"})):
+    """The days' statuses from their landing files (``backfill.changes``), for a daily set when asked."""
+    if partition_set.pipeline_name != "flights_daily_pipeline" or "changed" not in only:
+        return None
+    from flights_etl.backfill.changes import day_statuses
+    from flights_etl.warehouse import WarehouseError
+
+    try:
+        return day_statuses(instance, partition_set, latest)
+    except WarehouseError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _report_reaped(reaped) -> None:
     for run, reason in reaped:
         click.echo(
@@ -274,7 +288,9 @@ def _report_reaped(reaped) -> None:
 @click.option("--workspace", default="workspace.yaml", show_default=True, help="Workspace whose repository to read.")
 def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace):
     """A calendar of the latest run of every partition and the counts; with --list or a range, one line
-    per partition: status, run id, end time, rows loaded."""
+    per partition: status, run id, end time, rows loaded. For days, the status also compares the landing
+    files with what the warehouse built the day from: CHANGED (since loaded), LANDED (not loaded),
+    FILES_GONE (loaded, files no longer landed)."""
     from tabulate import tabulate
 
     from flights_etl.backfill.selection import latest_after_reaping
@@ -292,13 +308,16 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
 
     repository, partition_set = _partition_set(partition_set_name, workspace)
     instance = _instance()
-    _report_reaped(latest_after_reaping(instance, partition_set, found_by="flights-etl status")[1])
+    latest, reaped = latest_after_reaping(instance, partition_set, found_by="flights-etl status")
+    _report_reaped(reaped)
     if wait_s is not None:
         try:
             wait_until_settled(instance, partition_set, timeout_s=wait_s, report=lambda text: click.echo(text, err=True))
         except RunsStillGoing as error:
             raise click.ClickException(str(error)) from None
-    statuses = partition_statuses(instance, partition_set)
+    if wait_s is not None:
+        latest, _ = latest_after_reaping(instance, partition_set, found_by="flights-etl status")
+    statuses = partition_statuses(instance, partition_set, _day_changes(instance, partition_set, latest))
     months = None
     if partition_set.pipeline_name == "flights_monthly_pipeline":
         daily = next(s for s in repository.partition_set_defs if s.pipeline_name == "flights_daily_pipeline")

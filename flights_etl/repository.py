@@ -12,6 +12,7 @@ from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
 from flights_etl.schedules import daily_schedule, monthly_schedule
 from flights_etl.sensors.failure_alerts import flights_failure_alert_sensor
+from flights_etl.sensors.landing import landing_sensor
 from flights_etl.sensors.monthly_report import monthly_report_sensor
 
 
@@ -21,6 +22,7 @@ def definitions(mode: str) -> list:
     partition_sets = [daily, monthly]
     schedules = [daily_schedule(daily), monthly_schedule(monthly)]
     sensors = [monthly_report_sensor(daily, monthly), flights_failure_alert_sensor]
+    sensors.append(landing_sensor(daily))
     return pipelines + partition_sets + schedules + sensors
 
 

@@ -19,6 +19,13 @@ BACKENDS = ["duckdb", "postgres"]
 
 
 @pytest.fixture(autouse=True)
+def _landing_sensor_off(monkeypatch):
+    """The landing sensor is on by default and would load every landed day in any test that starts a
+    daemon; tests of it turn it on (``FLIGHTS_LANDING_MAX_RUNS`` > 0) in the environment they give it."""
+    monkeypatch.setenv("FLIGHTS_LANDING_MAX_RUNS", "0")
+
+
+@pytest.fixture(autouse=True)
 def _sigterm_as_it_was():
     """Dagster's in-process execution maps SIGTERM to SIGINT's handler for good; where SIGINT is
     ignored (``make test &`` in a script, nohup) that makes SIGTERM ignored in every process the

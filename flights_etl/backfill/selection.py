@@ -6,7 +6,7 @@ from dagster import DagsterInstance, PartitionSetDefinition, PipelineRunStatus
 from flights_etl.backfill.dagster_internals import RunsFilter
 from flights_etl.runs.liveness import UNFINISHED, reap_dead_runs
 
-ONLY_CHOICES = ("all", "missing", "failed")
+ONLY_CHOICES = ("all", "missing", "failed", "changed")
 FAILED_STATUSES = (PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
 
 
@@ -45,11 +45,11 @@ def requested_partitions(
 
 
 def parse_only(text: str) -> frozenset:
-    """``all``, ``missing``, ``failed`` or ``missing,failed`` to a set of choices."""
+    """``all``, or any of ``missing``, ``failed``, ``changed`` joined by commas, to a set of choices."""
     choices = frozenset(part.strip() for part in text.split(",") if part.strip())
     unknown = choices - set(ONLY_CHOICES)
     if not choices or unknown:
-        raise SelectionError(f"--only takes all, missing, failed or missing,failed; got {text!r}")
+        raise SelectionError(f"--only takes all, or missing, failed, changed or several joined by commas; got {text!r}")
     if "all" in choices and len(choices) > 1:
         raise SelectionError("--only all cannot be combined with other choices")
     return choices
@@ -79,9 +79,13 @@ def latest_after_reaping(
     return latest, reaped
 
 
-def narrow(requested: Sequence[str], latest: Dict[str, object], only: frozenset) -> List[str]:
-    """Keep the requested partitions that match ``only``: no run yet (missing), or a latest run
-    that failed or was canceled (failed)."""
+def narrow(
+    requested: Sequence[str], latest: Dict[str, object], only: frozenset, changes: Optional[Dict[str, str]] = None
+) -> List[str]:
+    """Keep the requested partitions that match ``only``: no run yet (missing), a latest run that
+    failed or was canceled (failed), or landed files that differ from what the warehouse holds for
+    the day (changed: ``changes``, the days' statuses from ``backfill.changes``, says CHANGED, or LANDED
+    although a run exists)."""
     if "all" in only:
         return list(requested)
     chosen = []
@@ -89,6 +93,10 @@ def narrow(requested: Sequence[str], latest: Dict[str, object], only: frozenset)
         run = latest.get(name)
         if ("missing" in only and run is None) or (
             "failed" in only and run is not None and run.status in FAILED_STATUSES
-        ):
+        ) or ("changed" in only and _changed((changes or {}).get(name), run)):
             chosen.append(name)
     return chosen
+
+
+def _changed(status: Optional[str], run) -> bool:
+    return status == "CHANGED" or (status == "LANDED" and run is not None)

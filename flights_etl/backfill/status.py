@@ -19,7 +19,9 @@ from flights_etl.backfill.selection import FAILED_STATUSES, latest_status_by_par
 # The table whose per-partition row count the status shows, per partition set.
 ROWS_TABLE = {"flights_daily_partition_set": "flights", "flights_monthly_partition_set": "monthly_report"}
 MISSING = "MISSING"
-CALENDAR_MARKS = {"SUCCESS": "#", "FAILURE": "x", "CANCELED": "x", MISSING: "."}
+# CHANGED, LANDED and FILES_GONE: the day's landing files against its load (backfill/changes.py).
+CALENDAR_MARKS = {"SUCCESS": "#", "FAILURE": "x", "CANCELED": "x", MISSING: ".", "CHANGED": "c", "LANDED": "+",
+                  "FILES_GONE": "-"}
 IN_PROGRESS_MARK = "~"
 STALE_MARK = "s"
 
@@ -33,18 +35,22 @@ class PartitionStatus:
     rows: Optional[int]
 
 
-def partition_statuses(instance: DagsterInstance, partition_set: PartitionSetDefinition) -> List[PartitionStatus]:
-    """One entry per partition of the set, in order; ``MISSING`` where no run exists."""
+def partition_statuses(
+    instance: DagsterInstance, partition_set: PartitionSetDefinition, changes: Optional[Dict[str, str]] = None
+) -> List[PartitionStatus]:
+    """One entry per partition of the set, in order; ``MISSING`` where no run exists. ``changes``: a
+    daily set's statuses from its landing files (``backfill.changes.day_statuses``), which replace the runs'."""
     latest = latest_status_by_partition(instance, partition_set)
     rows = _rows_by_run(instance, ROWS_TABLE.get(partition_set.name))
     statuses = []
     for name in partition_set.get_partition_names():
         run = latest.get(name)
         if run is None:
-            statuses.append(PartitionStatus(name, MISSING, None, None, None))
+            statuses.append(PartitionStatus(name, (changes or {}).get(name, MISSING), None, None, None))
             continue
         end = datetime.fromtimestamp(run.end_time, timezone.utc).isoformat(timespec="seconds") if run.end_time else None
-        statuses.append(PartitionStatus(name, run.status.value, run.run_id, end, rows.get(run.run_id)))
+        status = (changes or {}).get(name, run.status.value)
+        statuses.append(PartitionStatus(name, status, run.run_id, end, rows.get(run.run_id)))
     return statuses
 
 
@@ -162,6 +168,8 @@ def calendar_view(statuses: List[PartitionStatus], months=None) -> str:
     for months, ``s`` a stale report (a day was loaded again after it was built)."""
     marks = {s.partition: CALENDAR_MARKS.get(s.status, IN_PROGRESS_MARK) for s in statuses}
     legend = "legend: # success  x failed/canceled  ~ queued/running  . missing"
+    if any(s.status in ("CHANGED", "LANDED", "FILES_GONE") for s in statuses) or len(statuses[0].partition) == 10:
+        legend += "  c changed since loaded  + landed, not loaded  - loaded, files gone"
     if months is not None:
         for state in months:
             if state.stale_days and not state.report_running:

@@ -213,12 +213,13 @@ def _first_line(error: BaseException) -> str:
 
 
 def landing_source(path: str, day: date, gap) -> dict:
-    """What a marker records of a landing frame: the file, the day and the SHA-256 of its bytes."""
-    digest = None
+    """What a marker records of a landing frame: the file, the day, the size and SHA-256 of its bytes."""
+    digest = size = None
     if gap != "is missing":
         with open(path, "rb") as handle:
-            digest = hashlib.sha256(handle.read()).hexdigest()
-    return {"path": os.path.abspath(path), "day": day.isoformat(), "sha256": digest, "gap": gap}
+            data = handle.read()
+        digest, size = hashlib.sha256(data).hexdigest(), len(data)
+    return {"path": os.path.abspath(path), "day": day.isoformat(), "sha256": digest, "size": size, "gap": gap}
 
 
 def _reread(marker: dict, run_id: str):
@@ -232,8 +233,11 @@ def _reread(marker: dict, run_id: str):
             "(Re-execute all) to load the file as it is now"
         )
     if marker["sha256"] is None or marker.get("gap"):
-        return empty_frame(spec.columns)
-    return read_landing_file(path, spec, day, allow_no_rows=spec.optional, landing_dir=None)
+        frame = empty_frame(spec.columns)
+    else:
+        frame = read_landing_file(path, spec, day, allow_no_rows=spec.optional, landing_dir=None)
+    frame.attrs[SOURCE_ATTR] = {key: value for key, value in marker.items() if key != "dataset"}  # the load records it
+    return frame
 
 
 def _write_atomically(path: str, data: bytes) -> None:

@@ -1,24 +1,41 @@
 """Load the day's flights, weather and daily_delays into the warehouse in one transaction."""
-import hashlib
-import json
-from typing import Optional
+from typing import List, Optional
 
 import pandas as pd
-from dagster import Output, OutputDefinition, solid
+from dagster import MetadataValue, Output, OutputDefinition, solid
 
+from flights_etl.contract.fingerprints import files_digest
 from flights_etl.resources.step_outputs import SOURCE_ATTR
 from flights_etl.solids.reporting import partition_materialization
 from flights_etl.solids.types import Summary
 
 
 def source_digest(flights: pd.DataFrame, weather: pd.DataFrame) -> Optional[str]:
-    """One digest of the landing files' SHA-256s (a weather gap as such) the frames were read from;
-    None when a frame does not carry its source."""
+    """One digest of the landing files' SHA-256s (a missing weather file as such) the frames were read
+    from, as the landing sensor computes it from the files; None when a frame does not carry its source."""
     sources = [frame.attrs.get(SOURCE_ATTR) for frame in (flights, weather)]
     if any(source is None for source in sources):
         return None
-    facts = [[source.get("sha256"), source.get("gap")] for source in sources]
-    return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+    return files_digest([source.get("sha256") for source in sources])
+
+
+def source_files(flights: pd.DataFrame, weather: pd.DataFrame) -> List[dict]:
+    """Per frame that carries its source: dataset, path, size, sha256 and gap (why it has no rows)."""
+    files = []
+    for dataset, frame in (("flights", flights), ("weather", weather)):
+        source = frame.attrs.get(SOURCE_ATTR)
+        if source is not None:
+            files.append({"dataset": dataset, **{key: source.get(key) for key in ("path", "size", "sha256", "gap")}})
+    return files
+
+
+def _provenance(file: dict) -> dict:
+    """A source file as materialization metadata."""
+    facts = {"source_file": MetadataValue.path(file["path"]), "source_sha256": file["sha256"] or "(none)",
+             "source_size": file["size"] if file["size"] is not None else -1}
+    if file["gap"]:
+        facts["source_gap"] = file["gap"]
+    return facts
 
 
 @solid(
@@ -30,12 +47,13 @@ def load_partition(context, flights: pd.DataFrame, weather: pd.DataFrame, daily_
     day = context.resources.daily_partition.day
     inserted = context.resources.warehouse.replace_partition(
         day, {"flights": flights, "weather": weather, "daily_delays": daily_delays},
-        source=source_digest(flights, weather),
+        source=source_digest(flights, weather), files=source_files(flights, weather),
     )
     name = day.isoformat()
     gap = weather.empty
-    yield partition_materialization("flights", name, flights)
-    yield partition_materialization("weather", name, weather, weather_gap=gap)
+    files = {file["dataset"]: _provenance(file) for file in source_files(flights, weather)}
+    yield partition_materialization("flights", name, flights, **files.get("flights", {}))
+    yield partition_materialization("weather", name, weather, weather_gap=gap, **files.get("weather", {}))
     yield partition_materialization("daily_delays", name, daily_delays, weather_gap=gap)
     worst = daily_delays.sort_values("dep_delay_mean", ascending=False).iloc[0]
     yield Output(

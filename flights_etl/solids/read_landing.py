@@ -1,4 +1,6 @@
 """Read and validate the day's landing files: flights must be there, weather may have gaps."""
+import os
+
 import pandas as pd
 from dagster import ExpectationResult, Failure, MetadataValue, Output, OutputDefinition, solid
 
@@ -15,13 +17,27 @@ def _failure(error: LandingFileError) -> Failure:
     return Failure(description=str(error), metadata=metadata)
 
 
+def _identity(path: str):
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
 def _read(context, dataset: str):
     day = context.resources.daily_partition.day
     try:
+        before = _identity(context.resources.landing.file_for(dataset, day))
         frame, gap, path = context.resources.landing.read(dataset, day)
     except LandingFileError as error:
         raise _failure(error) from None
+    # The recorded hash must be of the rows read (the landing sensor trusts it): a file re-landed
+    # between the read and the hash fails the run rather than claim bytes it did not load.
     frame.attrs[SOURCE_ATTR] = landing_source(path, day, gap)  # lets a re-execution re-read the file
+    if _identity(path) != before:
+        raise Failure(description=f"{path} changed while it was being read (re-landed meanwhile): nothing was "
+                                  "loaded; run the day again", metadata={"file": MetadataValue.path(path)})
     return frame, gap, path
 
 

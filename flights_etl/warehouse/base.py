@@ -14,7 +14,15 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 import pandas as pd
 
 from flights_etl.dates import month_end, month_start
-from flights_etl.warehouse.tables import DAILY_TABLES, LOADS_COLUMNS, LOADS_TABLE, PARTITION_KEYS, column_names
+from flights_etl.warehouse.tables import (
+    DAILY_TABLES,
+    FILES_COLUMNS,
+    FILES_TABLE,
+    LOADS_COLUMNS,
+    LOADS_TABLE,
+    PARTITION_KEYS,
+    column_names,
+)
 
 DAILY, MONTHLY = "daily", "monthly"  # the scopes of table partition_loads
 
@@ -73,13 +81,14 @@ class Warehouse(ABC):
 
     def replace_partition(
         self, day: date, tables: Mapping[str, pd.DataFrame], owner: Optional[PartitionOwner] = None,
-        source: Optional[str] = None,
+        source: Optional[str] = None, files: Sequence[Mapping] = (),
     ) -> Dict[str, int]:
         """Replace ``day``'s rows of flights, weather and daily_delays in one transaction; rows per table.
 
         Refuses (before writing anything) rows whose year/month/day is not ``day``, whatever the
         run's config said. With an ``owner``, commits only if it still owns the day (``Fenced``).
-        ``source`` is a digest of the files the rows were built from, recorded with the load.
+        ``source`` is a digest of the files the rows were built from, recorded with the load, and
+        ``files`` those files (dataset, path, size, sha256, gap), recorded in table partition_files.
         """
         if set(tables) != set(DAILY_TABLES):
             raise ValueError(f"a day's partition is {DAILY_TABLES}, got {tuple(tables)}")
@@ -87,7 +96,7 @@ class Warehouse(ABC):
             _check_rows_of_day(table, tables[table], day)
         staged = {table: _staged(table, frame, day) for table, frame in tables.items()}
         try:
-            self._replace(staged, day, _Load(DAILY, day, day.isoformat(), owner or self._owner, source))
+            self._replace(staged, day, _Load(DAILY, day, day.isoformat(), owner or self._owner, source, files))
         except _AlreadyLoaded:
             pass  # the same rows are there already, committed by a newer run
         return {table: len(frame) for table, frame in tables.items()}
@@ -169,6 +178,15 @@ class Warehouse(ABC):
             empty_columns=["partition_key", "run_id", "fence_token", "source"],
         )
 
+    def loaded_files(self) -> pd.DataFrame:
+        """Per source file of every loaded day: ``partition_key``, ``dataset``, ``path``, ``size``,
+        ``sha256`` and ``gap`` (why a weather file gave no rows), as the day's last load recorded them."""
+        names = [name for name, _ in FILES_COLUMNS]
+        frame = self._read(
+            f"SELECT {', '.join(names)} FROM {FILES_TABLE} ORDER BY partition_key, dataset", [], empty_columns=names
+        )
+        return frame.astype(object).where(frame.notna(), None)  # a column of NULLs reads as None on both backends
+
     # --- what a backend provides ------------------------------------------------------------
 
     @abstractmethod
@@ -195,8 +213,10 @@ class _AlreadyLoaded(Exception):
 class _Load:
     """One partition write's entry in table partition_loads, and the fencing check before it."""
 
-    def __init__(self, scope: str, key: date, partition: str, owner: Optional[PartitionOwner], source: Optional[str]):
+    def __init__(self, scope: str, key: date, partition: str, owner: Optional[PartitionOwner], source: Optional[str],
+                 files: Sequence[Mapping] = ()):
         self.scope, self.key, self.partition, self.owner, self.source = scope, key, partition, owner, source
+        self.files = files
 
     def fence_and_record(self, execute: Callable[..., Optional[tuple]]) -> None:
         """Inside the write's transaction, after the data and just before the commit: raise ``Fenced``
@@ -226,6 +246,12 @@ class _Load:
             [*key, owner.run_id if owner else None, owner.token if owner else None, self.source,
              datetime.now(timezone.utc).replace(tzinfo=None)],
         )
+        if self.scope == DAILY:  # the day's files, replaced with it (none recorded: none claimed)
+            execute(f"DELETE FROM {FILES_TABLE} WHERE partition_key = ?", [self.key])
+            names = [name for name, _ in FILES_COLUMNS]
+            for entry in self.files:
+                execute(f"INSERT INTO {FILES_TABLE} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                        [self.key, *(entry.get(name) for name in names[1:])])
 
 
 def _check_rows_of_day(table: str, frame: pd.DataFrame, day: date) -> None:

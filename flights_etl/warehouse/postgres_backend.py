@@ -27,7 +27,7 @@ import pandas as pd
 
 from flights_etl.urls import masked, url_scheme
 from flights_etl.warehouse.base import Warehouse, WarehouseError
-from flights_etl.warehouse.tables import LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
+from flights_etl.warehouse.tables import FILES_TABLE, LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
 
 SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "str": "TEXT", "timestamp": "TIMESTAMP", "date": "DATE"}
 URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
@@ -128,7 +128,7 @@ class PostgresWarehouse(Warehouse):
     @staticmethod
     def _ensure_tables(cursor) -> None:
         cursor.execute(
-            "SELECT count(*) FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NULL", [[*TABLES, LOADS_TABLE]]
+            "SELECT count(*) FROM unnest(%s::text[]) AS t(name) WHERE to_regclass(name) IS NULL", [[*TABLES, LOADS_TABLE, FILES_TABLE]]
         )
         if cursor.fetchone()[0]:
             # Concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL's catalog: one at a time.

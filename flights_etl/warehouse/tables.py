@@ -65,14 +65,27 @@ LOADS_COLUMNS: Tuple[Tuple[str, str], ...] = (
     ("loaded_at", "timestamp"),
 )
 
+# Provenance: one row per source file of a loaded day (dataset flights or weather: its path, size and
+# SHA-256; a missing weather file as a row with ``gap`` set and no hash), replaced with the day's
+# partition_loads row in the same transaction.
+FILES_TABLE = "partition_files"
+FILES_COLUMNS: Tuple[Tuple[str, str], ...] = (
+    ("partition_key", "date"),
+    ("dataset", "str"),
+    ("path", "str"),
+    ("size", "int"),
+    ("sha256", "str"),
+    ("gap", "str"),
+)
+
 
 def column_names(table: str) -> Tuple[str, ...]:
     return tuple(name for name, _ in TABLES[table])
 
 
 def create_statements(sql_types: Dict[str, str]) -> Tuple[str, ...]:
-    """``CREATE TABLE IF NOT EXISTS`` for every table (the loads table too), with a backend's names for the logical types."""
+    """``CREATE TABLE IF NOT EXISTS`` for every table (the loads and files tables too), with a backend's names for the logical types."""
     return tuple(
         f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{name} {sql_types[kind]}' for name, kind in columns)})"
-        for table, columns in (*TABLES.items(), (LOADS_TABLE, LOADS_COLUMNS))
+        for table, columns in (*TABLES.items(), (LOADS_TABLE, LOADS_COLUMNS), (FILES_TABLE, FILES_COLUMNS))
     )

@@ -97,24 +97,25 @@ def test_status_reports_latest_runs_missing_days_and_rows(env, landing_dir, ware
     result = flights_etl(env, "status", *SET, "--json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert document["counts"] == {"FAILURE": 1, "MISSING": 361, "SUCCESS": 3}
-    assert len(document["missing"]) == 361 and document["missing"][0] == "2013-01-05"
+    # 63 days landed (tests/conftest.py): the 59 without a run are LANDED (not loaded), not MISSING
+    assert document["counts"] == {"FAILURE": 1, "LANDED": 59, "MISSING": 302, "SUCCESS": 3}
+    assert len(document["missing"]) == 302 and document["missing"][0] == "2013-03-01"
     by_name = {entry["partition"]: entry for entry in document["partitions"]}
     assert by_name["2013-01-02"]["rows"] == len(flights_on(date(2013, 1, 2)))
     assert by_name[BAD_DAY]["status"] == "FAILURE" and by_name[BAD_DAY]["rows"] is None
     assert by_name["2013-01-02"]["run_id"] and by_name["2013-01-02"]["end_time"].startswith("20")
 
     text = flights_etl(env, "status", *SET).stdout  # by default: the calendar and the counts
-    assert "2013-01 ##x#" + "." * 27 + "\n" in text
-    assert "FAILURE: 1  MISSING: 361  SUCCESS: 3" in text
+    assert "2013-01 ##x#" + "+" * 27 + "\n" in text
+    assert "FAILURE: 1  LANDED: 59  MISSING: 302  SUCCESS: 3" in text
     assert "2013-01-02 " not in text and len(text.splitlines()) < 25
 
     listed = flights_etl(env, "status", *SET, "--from", "2013-01-01", "--to", "2013-01-06").stdout
     assert re.search(r"^2013-01-02\s+SUCCESS\s+\w{8}\s+\S+\s+943$", listed, re.M)
-    assert re.search(r"^2013-01-06\s+MISSING\s*$", listed, re.M) and "2013-01-07" not in listed.split("legend")[0]
-    # the counts and the missing days of the range asked for, not of the year
-    assert "2013-01-01 .. 2013-01-06: FAILURE: 1  MISSING: 2  SUCCESS: 3\n" in listed and "361" not in listed
-    assert "missing: 2013-01-05, 2013-01-06\n" in listed
+    assert re.search(r"^2013-01-06\s+LANDED\s*$", listed, re.M) and "2013-01-07" not in listed.split("legend")[0]
+    # the counts of the range asked for, not of the year: its two days without a run have landed files
+    assert "2013-01-01 .. 2013-01-06: FAILURE: 1  LANDED: 2  SUCCESS: 3\n" in listed and "302" not in listed
+    assert "missing:" not in listed
 
 
 def test_bad_requests_are_usage_errors(env):

@@ -55,3 +55,21 @@ def test_narrow_by_latest_run():
     assert narrow(requested, latest, parse_only("missing")) == ["2013-01-05"]
     assert narrow(requested, latest, parse_only("failed")) == ["2013-01-02", "2013-01-03"]
     assert narrow(requested, latest, parse_only("missing,failed")) == ["2013-01-02", "2013-01-03", "2013-01-05"]
+
+
+def test_narrow_by_changed_files():
+    latest = {
+        "2013-01-01": Latest(PipelineRunStatus.SUCCESS),
+        "2013-01-02": Latest(PipelineRunStatus.SUCCESS),
+        "2013-01-03": Latest(PipelineRunStatus.FAILURE),
+        "2013-01-04": Latest(PipelineRunStatus.SUCCESS),
+    }
+    # day statuses as backfill/changes.py gives them: 01-02 re-landed, 01-04 ran but is not in the warehouse
+    changes = {"2013-01-01": "SUCCESS", "2013-01-02": "CHANGED", "2013-01-03": "FAILURE", "2013-01-04": "LANDED",
+               "2013-01-05": "LANDED", "2013-01-06": "MISSING"}
+    requested = NAMES[:6]
+    assert parse_only("missing,failed,changed") == {"missing", "failed", "changed"}
+    assert narrow(requested, latest, parse_only("changed"), changes) == ["2013-01-02", "2013-01-04"]
+    assert narrow(requested, latest, parse_only("missing,failed,changed"), changes) == NAMES[1:6]
+    with pytest.raises(SelectionError, match="--only takes all, or missing, failed, changed"):
+        parse_only("changd")

@@ -159,7 +159,7 @@ def test_a_planted_file_where_a_reexecution_reads_is_refused_and_never_run(
         handle.write(content(marker))
     before = snapshot(warehouse_path)
 
-    again = reexecute_pipeline(flights_daily_pipeline, local_run.run_id, run_config=_run_config(landing_dir, warehouse_path),
+    again = reexecute_pipeline(flights_daily_pipeline, local_run.run_id, run_config=_run_config(),
                                mode="local", instance=instance, step_selection=[steps], raise_on_error=False)
     assert not again.success
     message = failure_message(again)
