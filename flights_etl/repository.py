@@ -13,6 +13,7 @@ from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
 from flights_etl.schedules import daily_schedule, monthly_schedule
 from flights_etl.sensors.failure_alerts import flights_failure_alert_sensor
 from flights_etl.sensors.monthly_report import monthly_report_sensor
+from flights_etl.sensors.run_watchdog import flights_run_watchdog_sensor
 
 
 def definitions(mode: str) -> list:
@@ -20,7 +21,7 @@ def definitions(mode: str) -> list:
     pipelines = [flights_daily_pipeline, flights_monthly_pipeline]
     partition_sets = [daily, monthly]
     schedules = [daily_schedule(daily), monthly_schedule(monthly)]
-    sensors = [monthly_report_sensor(daily, monthly), flights_failure_alert_sensor]
+    sensors = [monthly_report_sensor(daily, monthly), flights_failure_alert_sensor, flights_run_watchdog_sensor]
     return pipelines + partition_sets + schedules + sensors
 
 

@@ -44,4 +44,5 @@ def test_the_repository_sets_the_mode_of_everything_it_launches(repository, mode
     assert {schedule.mode for schedule in repository.schedule_defs} == {mode}
     sensor = repository.get_sensor_def("flights_monthly_report_sensor")
     assert [target.mode for target in sensor.targets] == [mode]
-    assert {s.name for s in repository.sensor_defs} == {"flights_monthly_report_sensor", "flights_failure_alert_sensor"}
+    assert {s.name for s in repository.sensor_defs} == {"flights_monthly_report_sensor", "flights_failure_alert_sensor",
+                                                     "flights_run_watchdog_sensor"}
