@@ -19,6 +19,7 @@ The daemon sweeps every 30 s (``flights_run_watchdog_sensor``), so a stranded ru
 within ~90 s; ``flights-etl status``/``backfill`` and the fleet backfill sweep as well.
 """
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from flights_etl.runs.executor import EXECUTOR_TAG
 from flights_etl.runs.lease import Lease, is_live, leases_of, why_expired
 from flights_etl.runs.liveness import CREATOR_TAG, UNFINISHED, reap_dead_runs
 
+logger = logging.getLogger("flights_etl.watchdog")
 GRACE_ENV = "FLIGHTS_WATCHDOG_GRACE_S"
 DEFAULT_GRACE_S = 60.0
 SWEEP_INTERVAL_S = 30  # the sensor's minimum interval
@@ -134,17 +136,20 @@ def sweep(instance: DagsterInstance, now: Optional[float] = None, found_by: str 
         run = record.pipeline_run
         observed = Observed(run.status, run.tags, leases.get(run.run_id),
                             None if in_broker is None else run.run_id in in_broker)
-        if fleet and run.status in RUNNING:
-            reason = dead_owner(observed, now)
-            if reason is not None:
-                done += _end_dead(instance, launcher, run, reason, found_by)
-            continue
-        reason = stranded_because(observed, now, fleet)
-        if reason is None:
-            continue
-        act, keep[run.run_id] = due(suspects.get(run.run_id), _fingerprint(record), now, grace)
-        if act:
-            done += _act(instance, launcher, run.run_id, verdict(observed, fleet), reason, found_by, now, fleet)
+        try:
+            if fleet and run.status in RUNNING:
+                reason = dead_owner(observed, now)
+                if reason is not None:
+                    done += _end_dead(instance, launcher, run, reason, found_by)
+                continue
+            reason = stranded_because(observed, now, fleet)
+            if reason is None:
+                continue
+            act, keep[run.run_id] = due(suspects.get(run.run_id), _fingerprint(record), now, grace)
+            if act:
+                done += _act(instance, launcher, run.run_id, verdict(observed, fleet), reason, found_by, now, fleet)
+        except Exception as error:  # one run's trouble must not stop the others' (nor `status`)
+            logger.warning("%s: run %s: %s: %s", found_by, run.run_id, type(error).__name__, error)
     if keep:
         instance.run_storage.kvs_set({SUSPECT_PREFIX + run_id: json.dumps(value) for run_id, value in keep.items()})
     return done
