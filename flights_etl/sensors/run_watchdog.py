@@ -4,9 +4,13 @@ Thin: it calls ``runs.watchdog.sweep`` (which decides and acts) and says what it
 skip reason (shown on the sensor's page in Dagit). On by default: without it, nothing in the
 daemon re-examines a QUEUED or NOT_STARTED run.
 """
+import logging
+
 from dagster import DefaultSensorStatus, SkipReason, sensor
 
 from flights_etl.runs.watchdog import SWEEP_INTERVAL_S, describe, sweep
+
+logger = logging.getLogger("flights_etl.watchdog")
 
 
 @sensor(name="flights_run_watchdog_sensor", minimum_interval_seconds=SWEEP_INTERVAL_S,
@@ -19,5 +23,5 @@ def flights_run_watchdog_sensor(context):
         return
     lines = [describe(run, reason) for run, reason in handled]
     for line in lines:
-        context.log.info(line)
+        logger.info(line)  # the daemon's log
     yield SkipReason(f"{len(lines)} runs handled: " + "; ".join(lines[:5]) + (" ..." if len(lines) > 5 else ""))

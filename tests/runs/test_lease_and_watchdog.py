@@ -125,3 +125,23 @@ def test_the_sweep_cancels_a_never_launched_backfill_run_on_the_embedded_default
         assert instance.get_run_by_id(launched_elsewhere.run_id).status == S.NOT_STARTED
         messages = [r.message for r in instance.all_logs(stranded.run_id) if r.dagster_event is not None]
         assert any("never launched" in message for message in messages)
+
+
+def test_the_watchdog_sensor_sweeps_and_says_what_it_did(tmp_path, monkeypatch):
+    from dagster import build_sensor_context
+
+    from flights_etl.sensors.run_watchdog import flights_run_watchdog_sensor
+    from tests.helpers import daily_run_args
+
+    monkeypatch.setenv("FLIGHTS_WATCHDOG_GRACE_S", "0")
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        args = daily_run_args("2013-01-05")
+        stranded = instance.create_run_for_pipeline(**{**args, "tags": {**args["tags"], **BACKFILL}})
+        first = flights_run_watchdog_sensor.evaluate_tick(build_sensor_context(instance=instance))
+        assert first.run_requests == []
+        assert first.skip_message.startswith(f"1 runs handled: 2013-01-05: run {stranded.run_id[:8]} was left "
+                                             "unfinished and is marked CANCELED: it was created but never launched")
+        assert instance.get_run_by_id(stranded.run_id).status == S.CANCELED
+        again = flights_run_watchdog_sensor.evaluate_tick(build_sensor_context(instance=instance))
+        assert again.skip_message == "no stranded run"
