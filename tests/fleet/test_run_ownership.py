@@ -198,6 +198,12 @@ def test_a_run_the_daemon_created_and_never_launched_is_launched_by_the_watchdog
     _assert_warehouse_exact(env["FLIGHTS_WAREHOUSE"], _days(day, day))
 
 
+def _watchdog_ticks(env):
+    with instance_of(env) as instance:
+        return [tick for state in instance.all_instigator_state() if state.instigator_name == "flights_run_watchdog_sensor"
+                for tick in instance.get_ticks(state.instigator_origin_id, state.selector_id)]
+
+
 def test_daemon_killed_mid_dagit_backfill_leaves_no_run_behind(fleet_env, own_redis, start_worker, tmp_path):
     """SIGKILL of the daemon's process group while it submits a Dagit backfill, then a new daemon:
     within the bound no run is left NOT_STARTED/QUEUED/STARTING, and recovery loads every day."""
@@ -218,6 +224,8 @@ def test_daemon_killed_mid_dagit_backfill_leaves_no_run_behind(fleet_env, own_re
             # The bound: the grace period, plus a sweep every 30 s, plus the daemon's start.
             wait_until("no run left waiting", lambda: not {"NOT_STARTED", "QUEUED", "STARTING"} & set(_statuses(env)),
                        GRACE_S + 30 + 90, poll_s=1)
+            ticks = wait_until("the watchdog sensor's tick", lambda: _watchdog_ticks(env), 120, poll_s=1)
+            assert all(tick.status.value != "FAILURE" for tick in ticks), [tick.error for tick in ticks]
         finally:
             os.killpg(again.pid, signal.SIGKILL)
             again.wait()
