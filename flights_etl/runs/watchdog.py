@@ -12,7 +12,7 @@ the broker holds:
 - fleet, STARTED or CANCELING whose lease has expired: FAILED (CANCELED) with the reason, as the
   daemon's run monitoring does, so this also holds without a daemon;
 - embedded default: NOT_STARTED with no creator tag: CANCELED; and ``runs/liveness.py``'s rules
-  (the recorded executing or creating process is gone).
+  (the recorded executing or creating process is gone), on the fleet only for runs no worker leased.
 A run must look stranded for ``grace_s()`` (60 s, ``$FLIGHTS_WATCHDOG_GRACE_S``) unchanged before
 anything is done; "cannot tell" (the broker unreachable) is never read as lost: the run waits.
 The daemon sweeps every 30 s (``flights_run_watchdog_sensor``), so a stranded run is acted on
@@ -119,8 +119,11 @@ def sweep(instance: DagsterInstance, now: Optional[float] = None, found_by: str 
     now = time.time() if now is None else now
     launcher = instance.run_launcher
     fleet = hasattr(launcher, "task_ids_in_broker")  # the Celery run launcher (fleet/launcher.py)
-    done = [(instance.get_run_by_id(run.run_id), reason) for run, reason in reap_dead_runs(
-        instance, instance.get_runs(RunsFilter(statuses=list(UNFINISHED))), found_by)]
+    unfinished = instance.get_runs(RunsFilter(statuses=list(UNFINISHED)))
+    if fleet:  # a leased run is judged by its lease (and tagged for its retry), not by a process
+        leased = leases_of(instance, [run.run_id for run in unfinished])
+        unfinished = [run for run in unfinished if run.run_id not in leased]
+    done = [(instance.get_run_by_id(run.run_id), reason) for run, reason in reap_dead_runs(instance, unfinished, found_by)]
     records = instance.get_run_records(RunsFilter(statuses=list(WAITING + (RUNNING if fleet else ()))))
     if not records:
         return done
@@ -150,8 +153,11 @@ def sweep(instance: DagsterInstance, now: Optional[float] = None, found_by: str 
                 done += _act(instance, launcher, run.run_id, verdict(observed, fleet), reason, found_by, now, fleet)
         except Exception as error:  # one run's trouble must not stop the others' (nor `status`)
             logger.warning("%s: run %s: %s: %s", found_by, run.run_id, type(error).__name__, error)
-    if keep:
-        instance.run_storage.kvs_set({SUSPECT_PREFIX + run_id: json.dumps(value) for run_id, value in keep.items()})
+    for run_id, value in keep.items():
+        if value == suspects.get(run_id):
+            continue
+        # One key per call: Dagster 0.15.10's kvs_set inserts none of several keys if one exists.
+        instance.run_storage.kvs_set({SUSPECT_PREFIX + run_id: json.dumps(value)})
     return done
 
 

@@ -2,6 +2,7 @@
 (-9) or frozen or restarted, the instance's PostgreSQL stopped, the daemon killed mid Dagit
 backfill. Each ends with every day loaded exactly once (raw data) and no run left unfinished."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -231,3 +232,37 @@ def test_daemon_killed_mid_dagit_backfill_leaves_no_run_behind(fleet_env, own_re
             again.wait()
             log.close()
     _recover_and_check(env, first, last)
+
+
+def test_the_fleet_backfill_reports_a_partition_by_its_retry(fleet_env, own_redis, start_worker, tmp_path):
+    """The process executing a day's run is killed: the daemon's monitoring fails the run, its run
+    retries re-run the partition, and the fleet backfill counts that retry's SUCCESS (exit 0)."""
+    import redis
+
+    from flights_etl.fleet.broker import claim_key
+
+    env = _env(fleet_env, own_redis)
+    first, last, held = "2013-01-01", "2013-01-03", "2013-01-02"
+    start_worker(env, "w1@h1", concurrency=2)
+    with DagitStack("workspace.yaml", port=free_port(), daemon=True, env=env, cwd=PROJECT_ROOT,
+                    log_dir=str(tmp_path)):
+        with _PartitionLock(env["FLIGHTS_WAREHOUSE"], held):
+            backfill = start_flights_etl(env, "backfill", *SET, "--from", first, "--to", last)
+
+            def held_run():
+                with instance_of(env) as instance:
+                    runs = instance.get_runs(RunsFilter(tags={"dagster/partition": held}))
+                return runs and _waiting_in_load_partition(env, runs[0].run_id) and runs[0].run_id
+            doomed = wait_until("the held day's run in load_partition", held_run, 180, poll_s=0.2)
+            holder = redis.Redis.from_url(env["FLIGHTS_BROKER_URL"]).get(claim_key(doomed)).decode()
+            os.kill(int(holder.rsplit(" ", 1)[1]), signal.SIGKILL)
+        output, _ = backfill.communicate(timeout=300)
+    assert backfill.returncode == 0, output
+    with instance_of(env) as instance:
+        runs = instance.get_runs(RunsFilter(tags={"dagster/partition": held}))
+    assert {run.status for run in runs} == {PipelineRunStatus.FAILURE, PipelineRunStatus.SUCCESS}
+    [retry] = [run for run in runs if run.parent_run_id == doomed]
+    assert retry.status == PipelineRunStatus.SUCCESS
+    assert f"{held} SUCCESS" in output, output  # its progress line: the final outcome
+    assert re.search(r"^SUCCESS\s+3$", output, re.MULTILINE), output  # the summary's counts
+    _assert_warehouse_exact(env["FLIGHTS_WAREHOUSE"], _days(first, last))
