@@ -153,6 +153,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         claimed = is_live(lease_of(instance, run_id), time.time())
         if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING) and not claimed:
             try:
+                self.redis.ping()  # an unreachable broker would make the revoke retry for seconds
                 self.app.control.revoke(run_id)  # its task's id is the run's
             except Exception:  # the worker stands down anyway: the run is CANCELED when it arrives
                 pass
