@@ -144,11 +144,7 @@ def test_a_broker_blip_neither_fails_nor_repeats_a_running_run(fleet_env, own_re
         with _PartitionLock(env["FLIGHTS_WAREHOUSE"], held):  # keeps one run STARTED through the blips
             backfill = start_flights_etl(env, "backfill", *SET, "--from", first, "--to", last)
 
-            def held_run():
-                with instance_of(env) as instance:
-                    runs = instance.get_runs(RunsFilter(tags={"dagster/partition": held}))
-                return runs and _waiting_in_load_partition(env, runs[0].run_id) and runs[0].run_id
-            run_id = wait_until("the held day's run in load_partition", held_run, 180, poll_s=0.2)
+            run_id = _wait_held_run(env, held)
             os.killpg(own_redis.process.pid, signal.SIGSTOP)
             time.sleep(3)
             os.killpg(own_redis.process.pid, signal.SIGCONT)
@@ -163,6 +159,15 @@ def test_a_broker_blip_neither_fails_nor_repeats_a_running_run(fleet_env, own_re
     assert _statuses(env) == Counter({"SUCCESS": len(_days(first, last))})  # one run per day, none failed
     assert set(_load_starts_per_day(env).values()) == {1}
     _assert_warehouse_exact(env["FLIGHTS_WAREHOUSE"], _days(first, last))
+
+
+def _wait_held_run(env, day):
+    """The id of ``day``'s run once it waits on the held partition lock inside load_partition."""
+    def held_run():
+        with instance_of(env) as instance:
+            runs = instance.get_runs(RunsFilter(tags={"dagster/partition": day}))
+        return runs and _waiting_in_load_partition(env, runs[0].run_id) and runs[0].run_id
+    return wait_until(f"{day}'s run in load_partition", held_run, 180, poll_s=0.2)
 
 
 def _run_status(env, run_id):
@@ -249,11 +254,7 @@ def test_the_fleet_backfill_reports_a_partition_by_its_retry(fleet_env, own_redi
         with _PartitionLock(env["FLIGHTS_WAREHOUSE"], held):
             backfill = start_flights_etl(env, "backfill", *SET, "--from", first, "--to", last)
 
-            def held_run():
-                with instance_of(env) as instance:
-                    runs = instance.get_runs(RunsFilter(tags={"dagster/partition": held}))
-                return runs and _waiting_in_load_partition(env, runs[0].run_id) and runs[0].run_id
-            doomed = wait_until("the held day's run in load_partition", held_run, 180, poll_s=0.2)
+            doomed = _wait_held_run(env, held)
             holder = redis.Redis.from_url(env["FLIGHTS_BROKER_URL"]).get(claim_key(doomed)).decode()
             os.kill(int(holder.rsplit(" ", 1)[1]), signal.SIGKILL)
         output, _ = backfill.communicate(timeout=300)
