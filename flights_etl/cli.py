@@ -259,12 +259,10 @@ def _day_changes(instance, partition_set, latest, only=frozenset({"changed"})):
 
 
 def _report_reaped(reaped) -> None:
+    from flights_etl.runs.watchdog import describe
+
     for run, reason in reaped:
-        click.echo(
-            f"{run.tags.get('dagster/partition', '?')}: run {run.run_id[:8]} was left unfinished and is marked "
-            f"{'CANCELED' if run.status.value == 'NOT_STARTED' else 'FAILURE'}: {reason}",
-            err=True,
-        )
+        click.echo(describe(run, reason), err=True)
 
 
 @main.command()

@@ -14,6 +14,7 @@ from flights_etl.schedules import daily_schedule, monthly_schedule
 from flights_etl.sensors.failure_alerts import flights_failure_alert_sensor
 from flights_etl.sensors.landing import landing_sensor
 from flights_etl.sensors.monthly_report import monthly_report_sensor
+from flights_etl.sensors.run_watchdog import flights_run_watchdog_sensor
 
 
 def definitions(mode: str) -> list:
@@ -21,8 +22,9 @@ def definitions(mode: str) -> list:
     pipelines = [flights_daily_pipeline, flights_monthly_pipeline]
     partition_sets = [daily, monthly]
     schedules = [daily_schedule(daily), monthly_schedule(monthly)]
-    sensors = [monthly_report_sensor(daily, monthly), flights_failure_alert_sensor]
-    sensors.append(landing_sensor(daily))
+    sensors = [
+        monthly_report_sensor(daily, monthly), flights_failure_alert_sensor, landing_sensor(daily), flights_run_watchdog_sensor,
+    ]
     return pipelines + partition_sets + schedules + sensors
 
 

@@ -45,5 +45,5 @@ def test_the_repository_sets_the_mode_of_everything_it_launches(repository, mode
     sensor = repository.get_sensor_def("flights_monthly_report_sensor")
     assert [target.mode for target in sensor.targets] == [mode]
     assert {s.name for s in repository.sensor_defs} == {"flights_monthly_report_sensor", "flights_failure_alert_sensor",
-                                                        "flights_landing_sensor"}
+                                                        "flights_landing_sensor", "flights_run_watchdog_sensor"}
     assert [target.mode for target in repository.get_sensor_def("flights_landing_sensor").targets] == [mode]

@@ -4,11 +4,16 @@ The parent creates each run exactly as on one machine (same tags, code origin, b
 then launches it through the instance (``instance.launch_run``: the Celery run launcher sends it
 to the queue) instead of handing it to local processes, keeping up to ``window`` runs launched
 and not finished. It follows them in the instance and reports each as it ends, with the same
-progress, summary and exit codes. Every few seconds it asks the launcher whether the workers of
-its running runs are alive, as the daemon's run monitoring does, so a run whose worker died is
-marked failed even without a daemon. Ctrl-C or SIGTERM terminates what it launched (queued runs
-are revoked, running ones interrupted by their workers) and stops.
+progress, summary and exit codes. Every few seconds it runs the watchdog's sweep
+(``runs/watchdog.py``): a run whose worker's lease expired is marked failed even without a
+daemon, a run whose task the broker lost is sent again. A partition's outcome is its final one:
+when a failed run is followed by its automatic retry (the daemon's run retries: a run whose
+``dagster/parent_run_id`` is the failed one), the backfill follows the retry. Ctrl-C or SIGTERM
+terminates what it launched (queued runs are revoked, running ones interrupted by their
+workers) and stops; runs it could not see end are reported as they last were (e.g. QUEUED),
+never as canceled, and the watchdog settles them later.
 """
+import sys
 import time
 import uuid
 from typing import Dict, List, Tuple
@@ -26,10 +31,14 @@ from flights_etl.backfill.runner import (
 from flights_etl.runs import process
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.liveness import CREATOR_TAG
+from flights_etl.runs.watchdog import describe, sweep
 
 POLL_S = 0.2
 HEALTH_CHECK_S = 5.0
 FINISH_IN_FLIGHT_S = 60.0
+RETRY_WAIT_S = 60.0  # how long a failed run's automatic retry may take to appear (the daemon creates it)
+RETRY_DAEMON = "EVENT_LOG_CONSUMER"  # the dagster-daemon part that carries out run retries
+DAEMON_FRESH_S = 60.0
 ENDED = {
     PipelineRunStatus.SUCCESS: "SUCCESS",
     PipelineRunStatus.FAILURE: "FAILURE",
@@ -56,6 +65,7 @@ class _FleetBackfiller:
         self.outcomes: List[PartitionOutcome] = []
         self.waiting = list(backfill.partitions)
         self.in_flight: Dict[str, Tuple[str, float]] = {}  # run id -> (partition, launched at)
+        self.retry_due: Dict[str, float] = {}  # failed run id -> until when its retry is waited for
         self.repo_origin = internals.repository_origin(backfill.workspace_yaml, backfill.repository_name)
         self.pipeline_origin = internals.pipeline_origin(self.repo_origin, backfill.pipeline.name)
         self.recon = reconstructable(backfill.pipeline)
@@ -120,24 +130,42 @@ class _FleetBackfiller:
             run = record.pipeline_run
             if run.status not in ENDED:
                 continue
+            if run.status == PipelineRunStatus.FAILURE and self._follow_retry(run):
+                continue
             name, _launched = self.in_flight.pop(run.run_id)
+            self.retry_due.pop(run.run_id, None)
             seconds = (record.end_time - record.start_time) if record.start_time and record.end_time else 0.0
             error = None if run.status == PipelineRunStatus.SUCCESS else first_error_of_run(self.instance, run.run_id)
             self._report(PartitionOutcome(name, run.run_id, ENDED[run.status], seconds, error))
 
+    def _follow_retry(self, run) -> bool:
+        """True while the failed ``run``'s outcome is not final: its retry now takes its place in
+        flight, or is still expected (waited for up to ``RETRY_WAIT_S``)."""
+        children = self.instance.get_runs(internals.RunsFilter(tags={"dagster/parent_run_id": run.run_id}))
+        if children:
+            name, launched = self.in_flight.pop(run.run_id)
+            self.retry_due.pop(run.run_id, None)
+            self.in_flight[children[0].run_id] = (name, launched)
+            return True
+        if not retry_expected(run.tags) or not self._retries_carried_out():
+            return False
+        due = self.retry_due.setdefault(run.run_id, time.monotonic() + RETRY_WAIT_S)
+        return time.monotonic() < due
+
+    def _retries_carried_out(self) -> bool:
+        """Is a dagster-daemon running the run retries (it heartbeats in the instance)?"""
+        beat = self.instance.get_daemon_heartbeats().get(RETRY_DAEMON)
+        return beat is not None and time.time() - beat.timestamp < DAEMON_FRESH_S
+
     def _check_health(self) -> None:
-        """What the daemon's run monitoring does, so a dead worker's run ends even without a daemon."""
+        """The watchdog's sweep (what the daemon's run monitoring and watchdog sensor do), so a dead
+        worker's run ends and a lost task is sent again even without a daemon."""
         if time.monotonic() - self.last_health_check < HEALTH_CHECK_S or not self.in_flight:
             return
         self.last_health_check = time.monotonic()
-        for run in self.instance.get_runs(internals.RunsFilter(run_ids=list(self.in_flight))):
-            if run.status != PipelineRunStatus.STARTED:
-                continue
-            health = self.launcher.check_run_worker_health(run)
-            if health.status.value == "FAILED":
-                fresh = self.instance.get_run_by_id(run.run_id)
-                if fresh.status == PipelineRunStatus.STARTED:
-                    self.instance.report_run_failed(fresh, message=f"flights-etl backfill: {health.msg}")
+        for run, reason in sweep(self.instance, found_by="flights-etl backfill"):
+            if run.run_id in self.in_flight:
+                print(describe(run, reason), file=sys.stderr, flush=True)
 
     def _report(self, outcome: PartitionOutcome) -> None:
         self.outcomes.append(outcome)
@@ -158,9 +186,26 @@ class _FleetBackfiller:
                 break
             time.sleep(POLL_S)
         for run_id, (name, launched) in list(self.in_flight.items()):
-            self._report(PartitionOutcome(name, run_id, "CANCELED", time.monotonic() - launched,
-                                          f"backfill {reason}; the run had not ended"))
+            self._report(PartitionOutcome(name, run_id, self._last_status(run_id), time.monotonic() - launched,
+                                          f"backfill {reason}; the run had not ended (the watchdog settles it)"))
         self.in_flight.clear()
+
+    def _last_status(self, run_id: str) -> str:
+        """What an unfinished run is, in words: its status if the instance can tell, else UNKNOWN."""
+        try:
+            run = self.instance.get_run_by_id(run_id)
+        except Exception:
+            return "UNKNOWN"
+        return run.status.value if run is not None else "UNKNOWN"
+
+
+def retry_expected(tags) -> bool:
+    """Whether Dagster's run retries will re-run this failed run (tags ``dagster/max_retries``,
+    ``dagster/retry_number``)."""
+    try:
+        return int(tags.get("dagster/max_retries", "0")) > int(tags.get("dagster/retry_number", "0"))
+    except ValueError:
+        return False
 
 
 def first_error_of_run(instance: DagsterInstance, run_id: str) -> str:

@@ -4,7 +4,6 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from dagster import DagsterInstance, PartitionSetDefinition, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter
-from flights_etl.runs.liveness import UNFINISHED, reap_dead_runs
 
 ONLY_CHOICES = ("all", "missing", "failed", "changed")
 FAILED_STATUSES = (PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
@@ -67,16 +66,13 @@ def latest_status_by_partition(instance: DagsterInstance, partition_set: Partiti
 def latest_after_reaping(
     instance: DagsterInstance, partition_set: PartitionSetDefinition, found_by: str
 ) -> Tuple[Dict[str, object], List[Tuple[object, str]]]:
-    """The latest run of every partition, after marking those whose process is gone as failed
-    (``runs.liveness``); also returns the runs so marked, with the reason."""
-    latest = latest_status_by_partition(instance, partition_set)
-    unfinished = [data.run_id for data in latest.values() if data.status in UNFINISHED]
-    if not unfinished:
-        return latest, []
-    reaped = reap_dead_runs(instance, instance.get_runs(RunsFilter(run_ids=unfinished)), found_by)
-    if reaped:
-        latest = latest_status_by_partition(instance, partition_set)
-    return latest, reaped
+    """The latest run of every partition, after the watchdog's sweep (``runs.watchdog``: runs whose
+    process or worker is gone marked failed, stranded ones sent again or marked); also returns the
+    runs so handled, with the reason."""
+    from flights_etl.runs.watchdog import sweep
+
+    reaped = sweep(instance, found_by=found_by)
+    return latest_status_by_partition(instance, partition_set), reaped
 
 
 def narrow(

@@ -71,13 +71,14 @@ def wait_until_settled(
     """Return once no partition's latest run is queued, starting or running. A run whose process
     is gone is marked failed as it is found (``runs.liveness``), never waited on."""
     from flights_etl.backfill.selection import latest_after_reaping
+    from flights_etl.runs.watchdog import describe
 
     deadline = time.monotonic() + timeout_s
     last_reported = None
     while True:
         latest, reaped = latest_after_reaping(instance, partition_set, found_by="flights-etl status --wait")
         for run, reason in reaped:
-            report(f"{run.tags.get('dagster/partition', '?')}: run {run.run_id[:8]} marked as not running: {reason}")
+            report(describe(run, reason))
         going = sorted(name for name, run in latest.items() if run.status not in FINISHED_STATUSES)
         if not going:
             return

@@ -2,7 +2,8 @@
 
 A worker claims a run before executing it with ``SET flights:run:<id> <worker> NX EX 20`` and
 keeps the key alive while the run executes (its heartbeat). The claim makes a second delivery of
-the same task stand down; its expiry tells the launcher's health check that the worker is gone.
+the same task stand down. Whether the worker lives is the run's lease in the instance
+(``runs/lease.py``), never this key: a restarted Redis has lost every claim.
 """
 import os
 from queue import Empty
@@ -11,13 +12,13 @@ from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
 
+from flights_etl.runs.lease import HEARTBEAT_S  # noqa: F401  (the claim is renewed with the lease)
 from flights_etl.urls import masked  # noqa: F401  (the launcher and the CLI print the broker URL with it)
 
 BROKER_ENV = "FLIGHTS_BROKER_URL"
 DEFAULT_QUEUE = "flights"
 TASK_NAME = "flights_etl.execute_run"
-CLAIM_TTL_S = 20  # a worker that stops heartbeating for this long is gone
-HEARTBEAT_S = 5
+CLAIM_TTL_S = 20  # de-duplicates a second delivery; ownership is the lease in the instance (runs/lease.py)
 # A task that is neither acknowledged nor running after this long is delivered again (Redis
 # transport); the claim then makes the second delivery stand down if the first one ran it.
 VISIBILITY_TIMEOUT_S = 120
@@ -87,6 +88,27 @@ def redis_client(url: str):
     import redis
 
     return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+
+
+def queued_task_ids(redis, queue: str) -> set:
+    """Ids of the tasks the broker still holds for ``queue``: waiting in its lists (one per
+    priority step) or delivered and not yet acknowledged (the transport's ``unacked`` hash), by the
+    key names of the installed kombu's Redis transport. Raises if the broker cannot be reached."""
+    import json
+
+    from kombu.transport.redis import PRIORITY_STEPS, Channel
+
+    keys = [queue] + [f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS if step]
+    messages = [item for key in keys for item in redis.lrange(key, 0, -1)]
+    messages += [json.loads(item)[0] for item in redis.hvals(Channel.unacked_key)]  # [message, exchange, routing key]
+    ids = set()
+    for message in messages:
+        try:
+            data = json.loads(message) if isinstance(message, (bytes, str)) else message
+            ids.add(data["headers"]["id"])
+        except (ValueError, KeyError, TypeError):
+            continue  # not a Celery task message: not ours
+    return ids
 
 
 def claim_key(run_id: str) -> str:

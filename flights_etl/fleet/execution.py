@@ -5,8 +5,10 @@ with the backfill workers' cheap storage) and the reconstructed pipelines, and f
 1. claims the run in Redis (``SET NX``): a second delivery of the same task stands down;
 2. stands down if the run is no longer waiting to start (already executed, canceled);
 3. fails the run with a clear error if the launcher's code differs from this worker's;
-4. executes it with Dagster's ``execute_run``, while a thread refreshes the claim every 5 s
-   (the heartbeat the launcher's health check reads) and watches for a terminate request
+4. takes the run's lease in the instance (``runs/lease.py``: the ownership every part reads;
+   it stands down if another worker holds a live one) and executes the run with Dagster's
+   ``execute_run``, while a thread renews the lease and the claim every 5 s (the heartbeat the
+   launcher's health check reads, from the instance) and watches for a terminate request
    (status CANCELING), which it turns into Dagster's interrupt: the run ends CANCELED and its
    warehouse transaction rolls back.
 """
@@ -23,6 +25,7 @@ from flights_etl.backfill import dagster_internals as internals
 from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
 from flights_etl.fleet.version import code_version
 from flights_etl.runs.executor import WORKER_NAME_ENV, WORKER_TAG  # noqa: F401  (WORKER_TAG re-exported)
+from flights_etl.runs.lease import Lease, is_live, lease_of, new_lease, write_lease
 from flights_etl.warehouse.postgres_backend import cancel_active_statements
 
 logger = logging.getLogger("flights_etl.fleet")
@@ -58,8 +61,17 @@ class WorkerProcess:
                 f"flights fleet: task delivered again; {holder.decode() if holder else 'another worker'} has claimed "
                 "this run: not executing it twice", run)
             return _log(f"run {run_id}: delivered again, already claimed: stood down")
+        owner = f"{me} on {socket.gethostname()}"
+        leased = False
         try:
             run = instance.get_run_by_id(run_id)
+            current = lease_of(instance, run_id)
+            if is_live(current, time.time()) and current.owner != owner:
+                # The Redis claim was lost (broker restarted) while another worker runs it: the
+                # lease in the instance is the ownership that counts.
+                instance.report_engine_event(
+                    f"flights fleet: task delivered again; {current.owner} holds this run's lease: not executing it twice", run)
+                return _log(f"run {run_id}: delivered again, leased by {current.owner}: stood down")
             if run.status == PipelineRunStatus.CANCELING:
                 instance.report_run_canceled(run, message=f"flights fleet: canceled before it started on {self.hostname}")
                 return _log(f"run {run_id}: canceled before it started")
@@ -77,6 +89,8 @@ class WorkerProcess:
             if recon is None:
                 instance.report_run_failed(run, message=f"flights fleet: worker {self.hostname} has no pipeline {run.pipeline_name}")
                 return _log(f"run {run_id}: unknown pipeline {run.pipeline_name}")
+            write_lease(instance, run_id, new_lease(owner, time.time()))  # before the run leaves the queue
+            leased = True
             if run.status == PipelineRunStatus.QUEUED:  # taken from the queue: dequeued, then STARTING
                 for event_type, message in ((DagsterEventType.PIPELINE_DEQUEUED, f"Taken from the fleet's queue by {me}"),
                                             (DagsterEventType.PIPELINE_STARTING, None)):
@@ -85,7 +99,7 @@ class WorkerProcess:
                         run_id=run_id,
                     )
                 run = instance.get_run_by_id(run_id)
-            watcher = _Watcher(instance, self.redis, run_id, me)
+            watcher = _Watcher(instance, self.redis, run_id, me, owner)
             watcher.start()
             started = time.perf_counter()
             try:
@@ -108,15 +122,17 @@ class WorkerProcess:
                         f"{'success' if result is not None and result.success else final.value} "
                         f"in {time.perf_counter() - started:.2f}s on {self.hostname}")
         finally:
+            if leased:
+                _end_lease(instance, run_id, owner)
             _release_claim(self.redis, run_id, me)
 
 
 class _Watcher(threading.Thread):
-    """Refreshes the run's claim (the heartbeat) and turns a terminate request into an interrupt."""
+    """Renews the run's lease and claim (the heartbeat) and turns a terminate request into an interrupt."""
 
-    def __init__(self, instance: DagsterInstance, redis, run_id: str, me: str):
+    def __init__(self, instance: DagsterInstance, redis, run_id: str, me: str, owner: str):
         super().__init__(name=f"heartbeat-{run_id[:8]}", daemon=True)
-        self.instance, self.redis, self.run_id, self.me = instance, redis, run_id, me
+        self.instance, self.redis, self.run_id, self.me, self.owner = instance, redis, run_id, me, owner
         self._stopped = threading.Event()
 
     def run(self):
@@ -125,8 +141,14 @@ class _Watcher(threading.Thread):
         while not self._stopped.wait(CANCEL_POLL_S):
             try:
                 if time.monotonic() - last_beat >= HEARTBEAT_S:
-                    self.redis.set(claim_key(self.run_id), self.me, xx=True, ex=CLAIM_TTL_S)
+                    # Until it succeeds it is tried every second: an instance outage shorter than
+                    # the lease's TTL costs the run nothing.
+                    write_lease(self.instance, self.run_id, new_lease(self.owner, time.time()))
                     last_beat = time.monotonic()
+                    try:  # set again, not only refreshed: a restarted Redis has lost it
+                        self.redis.set(claim_key(self.run_id), self.me, ex=CLAIM_TTL_S)
+                    except Exception as error:
+                        logger.warning("claim of run %s: %s", self.run_id, error)
                 run = self.instance.get_run_by_id(self.run_id)
                 if not interrupted and run is not None and run.status == PipelineRunStatus.CANCELING:
                     interrupted = True
@@ -138,6 +160,17 @@ class _Watcher(threading.Thread):
     def stop(self):
         self._stopped.set()
         self.join(timeout=5)
+
+
+def _end_lease(instance: DagsterInstance, run_id: str, owner: str) -> None:
+    """Mark the lease ended (if it is still ours): the run's end, not a death. If the instance is
+    unreachable the lease simply expires."""
+    try:
+        current = lease_of(instance, run_id)
+        if current is not None and current.owner == owner:
+            write_lease(instance, run_id, Lease(owner, time.time(), time.time(), ended=True))
+    except Exception as error:
+        logger.warning("lease of run %s: %s", run_id, error)
 
 
 def _release_claim(redis, run_id: str, me: str) -> None:

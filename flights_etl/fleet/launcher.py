@@ -13,12 +13,16 @@ sensors, ``dagster pipeline backfill``, re-execution, and ``flights-etl backfill
 - ``terminate``: a run still waiting in the queue is revoked and marked CANCELED; a running
   one is marked CANCELING, which its worker turns into Dagster's interrupt (CANCELED, the
   warehouse transaction rolled back).
-- ``check_run_worker_health``: a run is RUNNING while its worker refreshes the run's claim in
-  Redis (every 5 s, expiring after 20 s); once the claim has expired, the worker is gone and the
-  run is reported FAILED, so the daemon's run monitoring marks it failed. Such a run is tagged
-  for one automatic retry of the whole partition (``dagster/max_retries``,
+- ``check_run_worker_health``: a run is RUNNING while its worker renews the run's lease in the
+  instance (``runs/lease.py``: every 5 s, expiring after 30 s); once the lease has expired, the
+  worker is gone and the run is reported FAILED, so the daemon's run monitoring marks it failed.
+  The broker is not consulted: Redis restarting or unreachable says nothing about the worker.
+  Such a run is tagged for one automatic retry of the whole partition (``dagster/max_retries``,
   ``dagster/retry_strategy: ALL_STEPS``), which the daemon's run retries carry out.
+- ``task_ids_in_broker`` and ``resend``: what the watchdog (``runs/watchdog.py``) uses to find a
+  queued run whose task the broker lost, and to send it again.
 """
+import time
 from typing import Optional
 
 from dagster import DagsterEvent, DagsterEventType, Field, StringSource
@@ -31,8 +35,9 @@ from flights_etl.backfill.dagster_internals import (
     RunLauncher,
     WorkerStatus,
 )
-from flights_etl.fleet.broker import DEFAULT_QUEUE, TASK_NAME, broker_url, claim_key, make_app, masked, redis_client
+from flights_etl.fleet.broker import DEFAULT_QUEUE, TASK_NAME, broker_url, make_app, masked, queued_task_ids, redis_client
 from flights_etl.fleet.version import code_version
+from flights_etl.runs.lease import is_live, lease_of, why_expired
 
 RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "ALL_STEPS"}
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
@@ -101,15 +106,32 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
             run_id=run.run_id,
         )
         try:
-            self.app.send_task(
-                TASK_NAME, args=[run.run_id, code_version()], task_id=task_id, queue=self.queue,
-                retry=True, retry_policy=PUBLISH_RETRY,
-            )
+            self._send(run.run_id)
         except Exception as error:
             raise RuntimeError(
                 f"could not send run {run.run_id} to the Celery broker {masked(self.broker)} (queue {self.queue}): "
                 f"{_first_line(error)}"
             ) from None
+
+    def _send(self, run_id: str) -> None:
+        self.app.send_task(
+            TASK_NAME, args=[run_id, code_version()], task_id=run_id, queue=self.queue,
+            retry=True, retry_policy=PUBLISH_RETRY,
+        )
+
+    def resend(self, run, reason: str) -> None:
+        """Send a run's task again (the watchdog: the broker lost it). Safe: a worker stands down
+        on a run that is leased by another worker or no longer waiting to start."""
+        self._send(run.run_id)
+        self._instance.report_engine_event(
+            f"flights watchdog: sent to the fleet again ({masked(self.broker)}, queue {self.queue}), because {reason}", run)
+
+    def task_ids_in_broker(self) -> Optional[set]:
+        """Ids of the tasks the broker holds (queued or delivered, unacknowledged); None if it cannot be reached."""
+        try:
+            return queued_task_ids(self.redis, self.queue)
+        except Exception:
+            return None
 
     def launch_run_by_id(self, run_id: str) -> None:
         """``instance.launch_run`` for a run created outside Dagit and the daemon (``flights-etl backfill``)."""
@@ -128,9 +150,10 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         run = instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             return False
-        claimed = self._claimed(run_id)
+        claimed = is_live(lease_of(instance, run_id), time.time())
         if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING) and not claimed:
             try:
+                self.redis.ping()  # an unreachable broker would make the revoke retry for seconds
                 self.app.control.revoke(run_id)  # its task's id is the run's
             except Exception:  # the worker stands down anyway: the run is CANCELED when it arrives
                 pass
@@ -146,22 +169,19 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         return True
 
     def check_run_worker_health(self, run) -> CheckRunHealthResult:
+        now = time.time()
         try:
-            claimed = self._claimed(run.run_id)
-        except Exception as error:  # the broker is unreachable: say nothing about the worker
-            return CheckRunHealthResult(WorkerStatus.UNKNOWN, f"broker unreachable: {_first_line(error)}")
-        if claimed:
-            return CheckRunHealthResult(WorkerStatus.RUNNING, claimed)
+            lease = lease_of(self._instance, run.run_id)
+        except Exception as error:
+            # Dagster 0.15.10's run monitoring fails a run on UNKNOWN: not knowing is not dying, so
+            # the run counts as running until its lease can be read (the next check, 5 s later).
+            return CheckRunHealthResult(WorkerStatus.RUNNING, f"lease unreadable for now: {_first_line(error)}")
+        if is_live(lease, now):
+            return CheckRunHealthResult(WorkerStatus.RUNNING, f"leased by {lease.owner}")
+        reason = why_expired(lease, now) or "no worker ever took its lease"
         if self.retry_lost_runs and run.parent_run_id is None:
             self._instance.add_run_tags(run.run_id, RETRY_TAGS)
-        return CheckRunHealthResult(
-            WorkerStatus.FAILED,
-            "its worker stopped heartbeating (no claim in the broker for 20 s): the worker process is gone",
-        )
-
-    def _claimed(self, run_id: str) -> Optional[str]:
-        value = self.redis.get(claim_key(run_id))
-        return value.decode() if value else None
+        return CheckRunHealthResult(WorkerStatus.FAILED, reason)
 
     def dispose(self):
         if self._redis is not None:
