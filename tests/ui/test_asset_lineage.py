@@ -14,7 +14,7 @@ from flights_etl.partitions import flights_daily_partition_set
 from tests.backfill.cli_helpers import flights_etl
 from tests.helpers import run_daily, run_monthly
 from tests.raw_data import expected_daily_delays, expected_monthly_report, flights_on, weather_on
-from tests.ui.dagit import graphql
+from tests.ui.dagit import REPOSITORY, graphql
 
 ASSET_NODES = "{ assetNodes { assetKey { path } dependencyKeys { path } jobNames } }"
 
@@ -41,6 +41,11 @@ def test_the_asset_graph_runs_from_the_landing_files_to_the_monthly_report(start
     }
     assert nodes[("warehouse", "daily_delays")]["jobNames"] == ["flights_daily_pipeline"]
     assert nodes[("warehouse", "monthly_report")]["jobNames"] == ["flights_monthly_pipeline"]
+
+    # The graph page draws the same nodes (its screenshot, test-artifacts/<test>.png, is docs/asset_graph.png).
+    page.goto(f"{base}/workspace/{REPOSITORY}/asset-groups/default")
+    for name in ("monthly_report", "daily_delays"):
+        page.get_by_text(name, exact=True).first.wait_for()
 
 
 def _materializations(page, base, table):
