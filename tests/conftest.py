@@ -56,7 +56,8 @@ def pytest_collection_modifyitems(items):
     fleet fixtures, or through the PostgreSQL side of ``warehouse_location``."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or any(isinstance(value, str) and value == "postgres" for value in params.values()):
+        on_postgres = any(isinstance(value, str) and value == "postgres" for value in params.values())
+        if on_postgres or SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
 
 
