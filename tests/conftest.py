@@ -51,14 +51,23 @@ def register_postmaster(server: PostgresServer) -> None:
         register_with_reaper(int(handle.readline()))
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Every test that starts a server is marked "server", whether it asks for one directly, through the
-    fleet fixtures, or through the PostgreSQL side of ``warehouse_location``."""
+    fleet fixtures, or through the PostgreSQL side of ``warehouse_location``. A test marked "duckdb_only"
+    (its behaviour ends before the warehouse is touched) loses its PostgreSQL side."""
+    kept, dropped = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         on_postgres = any(isinstance(value, str) and value == "postgres" for value in params.values())
+        if on_postgres and item.get_closest_marker("duckdb_only"):
+            dropped.append(item)
+            continue
         if on_postgres or SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(autouse=True)

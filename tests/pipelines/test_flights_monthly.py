@@ -57,6 +57,7 @@ def test_a_month_with_missing_days_fails_naming_them(resources_config, instance,
     assert read_table(warehouse_location, "SELECT count(*) AS n FROM monthly_report").n[0] == 0
 
 
+@pytest.mark.duckdb_only
 def test_an_invalid_month_is_a_config_error(resources_config, instance):
     run_config = {"resources": {"monthly_partition": {"config": {"month": "2013-13"}}}}
     result = run_with_run_config(flights_monthly_pipeline, run_config, resources_config, instance)
