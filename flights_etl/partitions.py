@@ -19,6 +19,8 @@ from dagster import Partition, PartitionSetDefinition
 
 from flights_etl.dates import days_between, month_end, months_between, parse_day
 
+DAILY_SET = "flights_daily_partition_set"
+MONTHLY_SET = "flights_monthly_partition_set"
 FIRST_DAY = date(2013, 1, 1)
 PACKAGED_LAST_DAY = date(2013, 12, 31)
 LAST_DAY_ENV = "FLIGHTS_LAST_DAY"
@@ -83,7 +85,7 @@ def monthly_tags(partition: Partition) -> dict:
 
 def daily_partition_set(mode: str = "local") -> PartitionSetDefinition:
     return PartitionSetDefinition(
-        name="flights_daily_partition_set",
+        name=DAILY_SET,
         pipeline_name="flights_daily_pipeline",
         partition_fn=daily_partitions,
         run_config_fn_for_partition=daily_run_config,
@@ -94,7 +96,7 @@ def daily_partition_set(mode: str = "local") -> PartitionSetDefinition:
 
 def monthly_partition_set(mode: str = "local") -> PartitionSetDefinition:
     return PartitionSetDefinition(
-        name="flights_monthly_partition_set",
+        name=MONTHLY_SET,
         pipeline_name="flights_monthly_pipeline",
         partition_fn=monthly_partitions,
         run_config_fn_for_partition=monthly_run_config,

@@ -12,12 +12,15 @@ from datetime import date
 from dagster import Failure, Field, MetadataValue, resource
 
 from flights_etl.dates import month_end, parse_day, parse_month
+from flights_etl.partitions import DAILY_SET, MONTHLY_SET
 
 PARTITION_TAG = "dagster/partition"  # set by the partition sets, backfills and Dagit's partition picker
+PARTITION_SET_TAG = "dagster/partition_set"
 
 
 class _Partition:
     _config_path = ""
+    partition_set = ""  # the set whose partitions these are (the tag status and Dagit count runs by)
 
     def __init__(self, text: str):
         self.text = text
@@ -34,6 +37,7 @@ class _Partition:
 
 class DailyPartition(_Partition):
     _config_path = "resources.daily_partition.config.date"
+    partition_set = DAILY_SET
 
     @property
     def day(self) -> date:
@@ -46,6 +50,7 @@ class DailyPartition(_Partition):
 
 class MonthlyPartition(_Partition):
     _config_path = "resources.monthly_partition.config.month"
+    partition_set = MONTHLY_SET
 
     @property
     def start(self) -> date:
@@ -81,11 +86,20 @@ def monthly_partition_resource(init_context) -> MonthlyPartition:
 
 
 def _agreeing_with_tag(partition: _Partition, init_context) -> _Partition:
-    """The partition, if the run's ``dagster/partition`` tag (what Dagit's Partitions tab and the
-    backfills count as loaded) names the same one; a run without the tag is a plain run of its config."""
+    """The partition, if the run's ``dagster/partition`` tag (what Dagit's Partitions tab, status and
+    the backfills count as loaded) names the same one. A run launched without the tag (``dagster
+    pipeline execute -c day.yaml``, a Launchpad run without a partition) is tagged with its config's
+    partition before any step: it loads that day, so every view must count it as that day's latest run."""
     run = init_context.dagster_run
     tag = run.tags.get(PARTITION_TAG) if run is not None else None
     if tag is None:
+        try:
+            name = partition.name
+        except Failure:
+            return partition  # not a partition at all: the first step that reads it fails, naming its config path
+        if run is not None and init_context.instance is not None:
+            init_context.instance.add_run_tags(
+                run.run_id, {PARTITION_TAG: name, PARTITION_SET_TAG: partition.partition_set})
         return partition
     name = partition.name  # an invalid date or month fails here, naming its config path
     if tag != name:
