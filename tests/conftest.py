@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from dagster import DagsterInstance
 
-from flights_etl.stack.postgres import PostgresServer
+from devtools.postgres import PostgresServer
 from flights_etl.upstream.land import land_days
 
 # Days landed once per test session; tests copy what they change.

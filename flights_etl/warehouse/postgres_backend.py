@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
+from flights_etl.extras import MissingExtra, require_extra
 from flights_etl.urls import masked, url_scheme
 from flights_etl.warehouse.base import Warehouse, WarehouseError
 from flights_etl.warehouse.tables import FILES_TABLE, LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
@@ -69,6 +70,10 @@ class PostgresWarehouse(Warehouse):
 
     @contextmanager
     def _connection(self, read_only: bool) -> Iterator:
+        try:
+            require_extra("postgres", "psycopg2")
+        except MissingExtra as error:
+            raise WarehouseError(str(error)) from None
         import psycopg2
         from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 

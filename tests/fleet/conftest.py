@@ -9,7 +9,7 @@ import time
 import pytest
 from dagster import DagsterInstance
 
-from flights_etl.stack.redis import RedisServer
+from devtools.redis import RedisServer
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT
 from tests.conftest import new_postgres_database
 

@@ -6,9 +6,9 @@ import signal
 import pytest
 from dagster import PipelineRunStatus
 
+from devtools.redis import RedisServer
 from flights_etl.fleet.broker import TASK_NAME, make_app
 from flights_etl.fleet.version import code_version
-from flights_etl.stack.redis import RedisServer
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.fleet.conftest import instance_of
 from tests.fleet.test_terminate_and_faults import _PartitionLock, _run, _waiting_in_load_partition

@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from dagster import PipelineRunStatus
 
+from devtools.ports import free_port
 from flights_etl.dagit_tools.stack import DagitStack
 from flights_etl.fleet.execution import WORKER_TAG
-from flights_etl.stack.ports import free_port
 from flights_etl.upstream.land import land_days
 from flights_etl.warehouse import open_warehouse
 from tests.backfill.cli_helpers import PROJECT_ROOT
