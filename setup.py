@@ -12,6 +12,7 @@ setup(
     install_requires=[
         "dagster==0.15.10",
         "dagit==0.15.10",
+        "dagster-graphql==0.15.10",  # flights-dagit fixes one of its resolvers (dagit_tools/graphql_ids.py)
         # dagster 0.15.10 on Python 3.11: pendulum 3 breaks `import dagster`; SQLAlchemy 2 and
         # protobuf 4 are not supported by it (constraints.txt pins the exact verified versions).
         "pendulum<3",

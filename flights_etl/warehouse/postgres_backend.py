@@ -51,6 +51,17 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+def _psycopg2():
+    """psycopg2, or a WarehouseError naming the postgres extra that installs it."""
+    try:
+        require_extra("postgres", "psycopg2")
+    except MissingExtra as error:
+        raise WarehouseError(str(error)) from None
+    import psycopg2
+
+    return psycopg2
+
+
 class PostgresWarehouse(Warehouse):
     def __init__(self, url: str):
         parts = _checked(url)
@@ -70,11 +81,7 @@ class PostgresWarehouse(Warehouse):
 
     @contextmanager
     def _connection(self, read_only: bool) -> Iterator:
-        try:
-            require_extra("postgres", "psycopg2")
-        except MissingExtra as error:
-            raise WarehouseError(str(error)) from None
-        import psycopg2
+        psycopg2 = _psycopg2()
         from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
         connection = _reuse(self._url)
@@ -102,7 +109,7 @@ class PostgresWarehouse(Warehouse):
                 connection.close()
 
     def _replace(self, staged: Mapping[str, pd.DataFrame], key: date, load) -> None:
-        import psycopg2
+        psycopg2 = _psycopg2()
 
         with self._connection(read_only=False) as connection:
             try:
@@ -142,7 +149,7 @@ class PostgresWarehouse(Warehouse):
                 cursor.execute(statement)
 
     def _query(self, sql: str, params: Sequence) -> Optional[pd.DataFrame]:
-        import psycopg2
+        psycopg2 = _psycopg2()
         from psycopg2 import errors
 
         with self._connection(read_only=True) as connection:
