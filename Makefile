@@ -20,7 +20,7 @@ export CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[postgres,fleet,slack,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -56,8 +56,10 @@ test: install chromium servers
 test-quick: install
 	$(BIN)/pytest -m "not slow and not ui and not server"
 
+# ruff, then the layers and import rules of .importlinter (operations -> definitions -> runs/instance -> domain).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # Dagit (websocket served by wsproto, see flights_etl/dagit_tools/server.py) and dagster-daemon
 # (turns Dagit backfills into runs, ticks schedules) on 127.0.0.1; Ctrl-C stops both.
@@ -80,13 +82,13 @@ servers:
 
 # A throwaway PostgreSQL on loopback for trying the shared deployment; prints the URLs to export. Ctrl-C stops it.
 pg: install servers
-	$(BIN)/python -m flights_etl.stack.postgres
+	$(BIN)/python -m devtools.postgres
 
 # The worker fleet on one machine: throwaway PostgreSQL and Redis, WORKERS workers, the daemon and
 # Dagit on 127.0.0.1:DAGIT_PORT. Land files first (make land). Ctrl-C stops everything.
 WORKERS ?= 2
 stack: install servers
-	$(BIN)/python -m flights_etl.stack.cluster --workers $(WORKERS) --port $(DAGIT_PORT)
+	$(BIN)/python -m devtools.cluster --workers $(WORKERS) --port $(DAGIT_PORT)
 
 clean:
 	rm -rf data .dagster_home/history .dagster_home/storage .dagster_home/schedules .dagster_home/logs

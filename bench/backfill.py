@@ -11,7 +11,7 @@ seconds per partition, peak memory (the sum of PSS over the whole process tree, 
 extrapolated from its per-partition time on the sample (it grows linearly: one subprocess a run).
 Finally it checks that the warehouse stock produced equals ours, table by table.
 
-With --postgres, a throwaway PostgreSQL server (flights_etl.stack.postgres) holds both the instance
+With --postgres, a throwaway PostgreSQL server (devtools.postgres) holds both the instance
 (deploy/postgres/dagster.yaml) and the warehouse for two more measurements in the same invocation:
   (d) ours over the full year on PostgreSQL (fresh databases each time), its warehouse compared
       table by table, value by value, with (b)'s DuckDB warehouse of the same year;
@@ -38,10 +38,11 @@ from datetime import date, timedelta
 import duckdb
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from flights_etl.upstream.land import land_days
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, PROJECT_ROOT)  # devtools/ (the throwaway servers) is not installed with the package
 # dagster-postgres as shipped: a new connection for every storage call
 STOCK_POSTGRES_YAML = "telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
 BIN = os.path.dirname(sys.executable)
@@ -271,7 +272,7 @@ def _benchmark(args, workdir: str) -> None:
         rows.append(("(a) stock, full year (extrapolated)", 365, stock_wall / n * 365, float("nan")))
     postgres_identical = None
     if args.postgres:
-        from flights_etl.stack.postgres import PostgresServer
+        from devtools.postgres import PostgresServer
 
         server = PostgresServer(directory=None).start()
         try:

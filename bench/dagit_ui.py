@@ -47,7 +47,7 @@ def environment(workdir: str) -> dict:
 def runs_per_partition(env: dict) -> dict:
     from dagster import DagsterInstance
 
-    from flights_etl.backfill.dagster_internals import RunsFilter
+    from flights_etl.dagster_private import RunsFilter
 
     counts = defaultdict(int)
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:

@@ -33,11 +33,11 @@ from dagster import DagsterInstance, PipelineRunStatus
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backfill import STOCK_POSTGRES_YAML, _tables  # noqa: E402  (bench/backfill.py: stock PostgreSQL instance, tables as plain values)
 
-from flights_etl.backfill.dagster_internals import RunsFilter  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
+from devtools.postgres import PostgresServer  # noqa: E402
+from devtools.redis import RedisServer  # noqa: E402
 from flights_etl.dagit_tools.stack import DagitStack  # noqa: E402
-from flights_etl.stack.ports import free_port  # noqa: E402
-from flights_etl.stack.postgres import PostgresServer  # noqa: E402
-from flights_etl.stack.redis import RedisServer  # noqa: E402
+from flights_etl.dagster_private import RunsFilter  # noqa: E402
 from flights_etl.upstream.land import land_days  # noqa: E402
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

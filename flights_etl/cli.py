@@ -98,8 +98,8 @@ FLEET_WINDOW = 100  # runs launched onto the fleet and not yet finished, at most
 
 
 def _partition_set(name, workspace):
-    from flights_etl.backfill.dagster_internals import repository_from_workspace
     from flights_etl.partitions import InvalidLastDay, last_complete_day
+    from flights_etl.workspace import repository_from_workspace
 
     if not os.path.exists(workspace):
         raise click.BadParameter(f"no workspace file {workspace}", param_hint="--workspace")
@@ -123,7 +123,7 @@ def _instance():
         raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance (make sets .dagster_home).")
     if not os.path.isdir(home):
         raise click.UsageError(f"DAGSTER_HOME={home} is not a directory: create it, or point DAGSTER_HOME at the instance.")
-    from flights_etl.backfill.dagster_internals import pool_postgres_connections
+    from flights_etl.instance.worker import pool_postgres_connections
 
     try:
         return pool_postgres_connections(DagsterInstance.get())
@@ -161,11 +161,11 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     dagster/partition_set, one dagster/backfill id), so Dagit's Partitions tab shows
     them alike. Exits 1 when any partition failed, 130 when interrupted.
     """
-    from flights_etl.backfill import dagster_internals as internals
+    from flights_etl import dagster_private as private
     from flights_etl.backfill.on_fleet import run_backfill_on_fleet, uses_fleet
     from flights_etl.backfill.progress import Progress, summary_table
     from flights_etl.backfill.runner import Backfill, BackfillStopped, default_concurrency, max_workers, run_backfill
-    from flights_etl.backfill.selection import SelectionError, latest_after_reaping, narrow, parse_only, requested_partitions
+    from flights_etl.runs.selection import SelectionError, latest_after_reaping, narrow, parse_only, requested_partitions
 
     ways = sum([bool(start or end), partitions is not None, everything])
     if ways != 1 or (bool(start) != bool(end)):
@@ -215,7 +215,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
         partition_set=partition_set,
         pipeline=repository.get_pipeline(partition_set.pipeline_name),
         partitions=chosen,
-        backfill_id=internals.make_new_backfill_id(),
+        backfill_id=private.make_new_backfill_id(),
         workspace_yaml=workspace,
         repository_name=repository.name,
     )
@@ -249,10 +249,10 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
 
 
 def _day_changes(instance, partition_set, latest, only=frozenset({"changed"})):
-    """The days' statuses from their landing files (``backfill.changes``), for a daily set when asked."""
+    """The days' statuses from their landing files (``runs.changes``), for a daily set when asked."""
     if partition_set.pipeline_name != "flights_daily_pipeline" or "changed" not in only:
         return None
-    from flights_etl.backfill.changes import day_statuses
+    from flights_etl.runs.changes import day_statuses
     from flights_etl.warehouse import WarehouseError
 
     try:
@@ -294,7 +294,6 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
     FILES_GONE (loaded, files no longer landed)."""
     from tabulate import tabulate
 
-    from flights_etl.backfill.selection import latest_after_reaping
     from flights_etl.backfill.status import (
         MISSING,
         RunsStillGoing,
@@ -306,6 +305,7 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
         wait_until_settled,
     )
     from flights_etl.runs.months import month_states
+    from flights_etl.runs.selection import latest_after_reaping
 
     repository, partition_set = _partition_set(partition_set_name, workspace)
     instance = _instance()

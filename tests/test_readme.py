@@ -10,7 +10,7 @@ from tests.helpers import read_table
 from tests.raw_data import flights_on
 
 README = os.path.join(PROJECT_ROOT, "README.md")
-TRACKED_ROOTS = ("flights_etl/", "tests/", "deploy/", "bench/", "docs/", ".ci/")  # generated dirs are not checked
+TRACKED_ROOTS = ("flights_etl/", "devtools/", "tests/", "deploy/", "bench/", "docs/", ".ci/")  # generated dirs are not checked
 LOGGERS = {"flights_etl.alerts"}  # dotted names that are loggers, not modules
 
 

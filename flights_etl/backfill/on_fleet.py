@@ -20,7 +20,8 @@ from typing import Dict, List, Tuple
 
 from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill import dagster_internals as internals
+from flights_etl import dagster_private as private
+from flights_etl import workspace
 from flights_etl.backfill.runner import (
     Backfill,
     BackfillStopped,
@@ -28,7 +29,7 @@ from flights_etl.backfill.runner import (
     _first_line,
     _signals_as_flags,
 )
-from flights_etl.runs import process
+from flights_etl.runs import creation, process
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.liveness import CREATOR_TAG
 from flights_etl.runs.watchdog import describe, sweep
@@ -47,9 +48,13 @@ ENDED = {
 
 
 def uses_fleet(instance: DagsterInstance) -> bool:
+    launcher = instance.run_launcher
+    # Only an instance whose launcher is the fleet's has loaded it (and so needs the fleet extra).
+    if "flights_etl.fleet.launcher" not in sys.modules:
+        return False
     from flights_etl.fleet.launcher import CeleryRunLauncher
 
-    return isinstance(instance.run_launcher, CeleryRunLauncher)
+    return isinstance(launcher, CeleryRunLauncher)
 
 
 def run_backfill_on_fleet(backfill: Backfill, window: int, on_outcome, instance: DagsterInstance) -> List[PartitionOutcome]:
@@ -66,17 +71,17 @@ class _FleetBackfiller:
         self.waiting = list(backfill.partitions)
         self.in_flight: Dict[str, Tuple[str, float]] = {}  # run id -> (partition, launched at)
         self.retry_due: Dict[str, float] = {}  # failed run id -> until when its retry is waited for
-        self.repo_origin = internals.repository_origin(backfill.workspace_yaml, backfill.repository_name)
-        self.pipeline_origin = internals.pipeline_origin(self.repo_origin, backfill.pipeline.name)
+        self.repo_origin = workspace.repository_origin(backfill.workspace_yaml, backfill.repository_name)
+        self.pipeline_origin = workspace.pipeline_origin(self.repo_origin, backfill.pipeline.name)
         self.recon = reconstructable(backfill.pipeline)
         self.partitions = {partition.name: partition for partition in backfill.partition_set.get_partitions()}
-        self.base_tags = {**backfill.pipeline.tags, internals.BACKFILL_ID_TAG: backfill.backfill_id}
+        self.base_tags = {**backfill.pipeline.tags, private.BACKFILL_ID_TAG: backfill.backfill_id}
         self.me = process.current()
         self.last_health_check = time.monotonic()
 
     def run(self) -> List[PartitionOutcome]:
         try:
-            internals.record_backfill(
+            creation.record_backfill(
                 self.instance, self.backfill.backfill_id, self.repo_origin, self.backfill.partition_set.name,
                 list(self.backfill.partitions), self.base_tags,
             )
@@ -104,7 +109,7 @@ class _FleetBackfiller:
     def _launch(self, name: str) -> None:
         partition = self.partitions[name]
         run_id = str(uuid.uuid4())
-        run = internals.create_run_for_pipeline(
+        run = creation.create_run_for_pipeline(
             self.instance,
             pipeline_def=self.backfill.pipeline,
             run_id=run_id,
@@ -125,7 +130,7 @@ class _FleetBackfiller:
     def _collect(self) -> None:
         if not self.in_flight:
             return
-        records = self.instance.get_run_records(internals.RunsFilter(run_ids=list(self.in_flight)))
+        records = self.instance.get_run_records(private.RunsFilter(run_ids=list(self.in_flight)))
         for record in records:
             run = record.pipeline_run
             if run.status not in ENDED:
@@ -141,7 +146,7 @@ class _FleetBackfiller:
     def _follow_retry(self, run) -> bool:
         """True while the failed ``run``'s outcome is not final: its retry now takes its place in
         flight, or is still expected (waited for up to ``RETRY_WAIT_S``)."""
-        children = self.instance.get_runs(internals.RunsFilter(tags={"dagster/parent_run_id": run.run_id}))
+        children = self.instance.get_runs(private.RunsFilter(tags={"dagster/parent_run_id": run.run_id}))
         if children:
             name, launched = self.in_flight.pop(run.run_id)
             self.retry_due.pop(run.run_id, None)

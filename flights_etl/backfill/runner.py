@@ -28,9 +28,10 @@ from typing import Callable, Deque, Iterator, List, Optional, Sequence, Tuple
 
 from dagster import DagsterInstance, PartitionSetDefinition, PipelineDefinition, PipelineRunStatus, reconstructable
 
-from flights_etl.backfill import dagster_internals as internals
+from flights_etl import dagster_private as private
+from flights_etl import workspace
 from flights_etl.backfill.worker import worker_main
-from flights_etl.runs import process
+from flights_etl.runs import creation, process
 from flights_etl.runs.liveness import CREATOR_TAG
 
 POLL_S = 0.1  # how soon the parent notices Ctrl-C or SIGTERM while it waits on runs
@@ -137,12 +138,12 @@ class _Backfiller:
         self.workers: List[_Worker] = []
         self.size = max(1, min(max_concurrent, len(backfill.partitions)))
         self.deaths_in_a_row = 0
-        repo_origin = internals.repository_origin(backfill.workspace_yaml, backfill.repository_name)
+        repo_origin = workspace.repository_origin(backfill.workspace_yaml, backfill.repository_name)
         self.repo_origin = repo_origin
-        self.pipeline_origin = internals.pipeline_origin(repo_origin, backfill.pipeline.name)
+        self.pipeline_origin = workspace.pipeline_origin(repo_origin, backfill.pipeline.name)
         self.recon = reconstructable(backfill.pipeline)
         self.partitions = {partition.name: partition for partition in backfill.partition_set.get_partitions()}
-        self.base_tags = {**backfill.pipeline.tags, internals.BACKFILL_ID_TAG: backfill.backfill_id}
+        self.base_tags = {**backfill.pipeline.tags, private.BACKFILL_ID_TAG: backfill.backfill_id}
         self.me = process.current()
         self.context = multiprocessing.get_context("spawn")
 
@@ -150,7 +151,7 @@ class _Backfiller:
 
     def run(self) -> List[PartitionOutcome]:
         try:
-            internals.record_backfill(
+            creation.record_backfill(
                 self.instance, self.backfill.backfill_id, self.repo_origin, self.backfill.partition_set.name,
                 list(self.backfill.partitions), self.base_tags,
             )
@@ -205,7 +206,7 @@ class _Backfiller:
             **self.backfill.partition_set.tags_for_partition(partition),
             CREATOR_TAG: self.me.encode(run=run_id),
         }
-        run = internals.create_run_for_pipeline(
+        run = creation.create_run_for_pipeline(
             self.instance,
             pipeline_def=self.backfill.pipeline,
             run_id=run_id,

@@ -14,12 +14,12 @@ from dagster import (
     PipelineRunStatus,
 )
 
-from flights_etl.backfill.selection import FAILED_STATUSES, latest_status_by_partition
+from flights_etl.runs.selection import FAILED_STATUSES, latest_status_by_partition
 
 # The table whose per-partition row count the status shows, per partition set.
 ROWS_TABLE = {"flights_daily_partition_set": "flights", "flights_monthly_partition_set": "monthly_report"}
 MISSING = "MISSING"
-# CHANGED, LANDED and FILES_GONE: the day's landing files against its load (backfill/changes.py).
+# CHANGED, LANDED and FILES_GONE: the day's landing files against its load (runs/changes.py).
 CALENDAR_MARKS = {"SUCCESS": "#", "FAILURE": "x", "CANCELED": "x", MISSING: ".", "CHANGED": "c", "LANDED": "+",
                   "FILES_GONE": "-"}
 IN_PROGRESS_MARK = "~"
@@ -39,7 +39,7 @@ def partition_statuses(
     instance: DagsterInstance, partition_set: PartitionSetDefinition, changes: Optional[Dict[str, str]] = None
 ) -> List[PartitionStatus]:
     """One entry per partition of the set, in order; ``MISSING`` where no run exists. ``changes``: a
-    daily set's statuses from its landing files (``backfill.changes.day_statuses``), which replace the runs'."""
+    daily set's statuses from its landing files (``runs.changes.day_statuses``), which replace the runs'."""
     latest = latest_status_by_partition(instance, partition_set)
     rows = _rows_by_run(instance, ROWS_TABLE.get(partition_set.name))
     statuses = []
@@ -70,7 +70,7 @@ def wait_until_settled(
 ) -> None:
     """Return once no partition's latest run is queued, starting or running. A run whose process
     is gone is marked failed as it is found (``runs.liveness``), never waited on."""
-    from flights_etl.backfill.selection import latest_after_reaping
+    from flights_etl.runs.selection import latest_after_reaping
     from flights_etl.runs.watchdog import describe
 
     deadline = time.monotonic() + timeout_s

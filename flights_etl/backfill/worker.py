@@ -16,7 +16,8 @@ import time
 
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill import dagster_internals as internals
+from flights_etl import dagster_private as private
+from flights_etl.instance import worker as instance_worker
 from flights_etl.runs.errors import own_message
 
 PARENT_POLL_S = 0.5
@@ -73,7 +74,7 @@ def worker_main(connection, recon_pipeline, parent_pid: int) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    instance = internals.worker_instance()
+    instance = instance_worker.worker_instance()
     try:
         while not state.stopping:
             try:
@@ -101,7 +102,7 @@ def _execute(instance: DagsterInstance, recon_pipeline, run_id: str):
     started = time.perf_counter()
     try:
         run = instance.get_run_by_id(run_id)
-        result = internals.execute_run(recon_pipeline, run, instance)
+        result = private.execute_run(recon_pipeline, run, instance)
         status = "SUCCESS" if result.success else "FAILURE"
         error = None if result.success else first_error(result)
         if instance.get_run_by_id(run_id).status == PipelineRunStatus.CANCELED:
@@ -113,7 +114,7 @@ def _execute(instance: DagsterInstance, recon_pipeline, run_id: str):
         status, error = "FAILURE", f"{type(exception).__name__}: {exception}"
         _mark_failed_if_unfinished(instance, run_id, error)
     finally:
-        internals.release_run(instance, run_id)
+        instance_worker.release_run(instance, run_id)
     return status, time.perf_counter() - started, error
 
 

@@ -79,7 +79,7 @@ def serve_patched_pages() -> None:
 
 
 def main() -> None:
-    from flights_etl.backfill.dagster_internals import keep_backfill_partition_ids_apart
+    from flights_etl.dagit_tools.graphql_ids import keep_backfill_partition_ids_apart
 
     use_wsproto()
     serve_patched_pages()

@@ -21,9 +21,10 @@ import time
 
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRunStatus, reconstructable
 
-from flights_etl.backfill import dagster_internals as internals
+from flights_etl import dagster_private as private
 from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
 from flights_etl.fleet.version import code_version
+from flights_etl.instance import worker as instance_worker
 from flights_etl.runs.executor import WORKER_NAME_ENV, WORKER_TAG  # noqa: F401  (WORKER_TAG re-exported)
 from flights_etl.runs.lease import Lease, is_live, lease_of, new_lease, write_lease
 from flights_etl.warehouse.postgres_backend import cancel_active_statements
@@ -39,7 +40,7 @@ class WorkerProcess:
     def __init__(self, broker: str, hostname: str):
         from flights_etl.pipelines.flights_daily import flights_daily_pipeline
         from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
-        self.instance: DagsterInstance = internals.worker_instance()
+        self.instance: DagsterInstance = instance_worker.worker_instance()
         self.redis = redis_client(broker)
         self.hostname = hostname
         os.environ[WORKER_NAME_ENV] = hostname  # the executor records it with the run's process
@@ -103,7 +104,7 @@ class WorkerProcess:
             watcher.start()
             started = time.perf_counter()
             try:
-                result = internals.execute_run(recon, run, instance)
+                result = private.execute_run(recon, run, instance)
             except KeyboardInterrupt:
                 result = None
             except Exception as error:  # never leave the run looking alive
@@ -114,7 +115,7 @@ class WorkerProcess:
                     message=f"flights fleet: execution on {self.hostname} failed: {type(error).__name__}: {error}")
             finally:
                 watcher.stop()
-                internals.release_run(instance, run_id)
+                instance_worker.release_run(instance, run_id)
             final = instance.get_run_by_id(run_id).status
             if final in WAITING + (PipelineRunStatus.STARTED,):  # Dagster could not record its end
                 instance.report_run_failed(run, message=f"flights fleet: execution on {self.hostname} ended without a status")

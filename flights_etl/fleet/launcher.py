@@ -27,7 +27,7 @@ from typing import Optional
 
 from dagster import DagsterEvent, DagsterEventType, Field, StringSource
 
-from flights_etl.backfill.dagster_internals import (
+from flights_etl.dagster_private import (
     CheckRunHealthResult,
     ConfigurableClass,
     ConfigurableClassData,

@@ -15,7 +15,7 @@ from typing import Optional
 
 from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from flights_etl.warehouse.base import PartitionOwner
 
 

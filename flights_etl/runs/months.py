@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 
 from dagster import DagsterInstance, PartitionSetDefinition, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from flights_etl.dates import month_days, parse_month
 
 IN_PROGRESS = (

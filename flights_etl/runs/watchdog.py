@@ -28,7 +28,7 @@ from typing import List, Mapping, Optional, Tuple
 
 from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import BACKFILL_ID_TAG, RunsFilter
+from flights_etl.dagster_private import BACKFILL_ID_TAG, RunsFilter
 from flights_etl.runs.executor import EXECUTOR_TAG
 from flights_etl.runs.lease import Lease, is_live, leases_of, why_expired
 from flights_etl.runs.liveness import CREATOR_TAG, UNFINISHED, reap_dead_runs

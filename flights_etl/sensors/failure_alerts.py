@@ -19,6 +19,7 @@ from typing import Callable, Optional
 
 from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
+from flights_etl.extras import require_extra
 from flights_etl.runs.errors import own_message
 
 ALERT_CHANNEL_ENV = "FLIGHTS_ALERT_CHANNEL"
@@ -85,6 +86,7 @@ def _first_line(text: str) -> str:
 
 
 def _slack_client():
+    require_extra("slack", "slack_sdk")
     from slack_sdk import WebClient
 
     token = os.environ.get(SLACK_TOKEN_ENV)

@@ -1,7 +1,7 @@
 """``flights_landing_sensor``: load a day by itself when its files land, and again when they change.
 
 Each tick compares every day's landing files now with what the warehouse built the day from
-(``backfill.changes``: the same statuses ``flights-etl status`` shows) and requests the daily
+(``runs.changes``: the same statuses ``flights-etl status`` shows) and requests the daily
 partition's run, with the partition set's run config and tags, for each day that is LANDED (not
 loaded) or CHANGED (loaded from other bytes), and for a failed day whose files changed since its
 run. Its run key is the day plus the digest of the files' SHA-256s: the same bytes are never
@@ -19,10 +19,10 @@ from typing import Dict, List, Optional, Tuple
 
 from dagster import DefaultSensorStatus, PartitionSetDefinition, PipelineRunStatus, RunRequest, SensorDefinition, SkipReason, sensor
 
-from flights_etl.backfill.changes import CHANGED, FINISHED, LANDED, DayFiles, day_status, landing_now, loaded_sources
-from flights_etl.backfill.dagster_internals import RUN_KEY_TAG, RunsFilter
-from flights_etl.backfill.selection import latest_status_by_partition
 from flights_etl.contract.paths import default_landing_dir
+from flights_etl.dagster_private import RUN_KEY_TAG, RunsFilter
+from flights_etl.runs.changes import CHANGED, FINISHED, LANDED, DayFiles, day_status, landing_now, loaded_sources
+from flights_etl.runs.selection import latest_status_by_partition
 from flights_etl.warehouse import default_location, open_warehouse
 
 NAME = "flights_landing_sensor"

@@ -29,7 +29,7 @@ from dagster import (
     sensor,
 )
 
-from flights_etl.backfill.dagster_internals import RUN_KEY_TAG, RunsFilter
+from flights_etl.dagster_private import RUN_KEY_TAG, RunsFilter
 from flights_etl.runs.months import MonthState, month_states
 
 MINIMUM_INTERVAL_S = 15

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from flights_etl.extras import MissingExtra, require_extra
 from flights_etl.urls import masked, scrubbed, url_scheme
 from flights_etl.warehouse.base import Warehouse, WarehouseError
 from flights_etl.warehouse.tables import FILES_TABLE, LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
@@ -50,6 +51,17 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+def _psycopg2():
+    """psycopg2, or a WarehouseError naming the postgres extra that installs it."""
+    try:
+        require_extra("postgres", "psycopg2")
+    except MissingExtra as error:
+        raise WarehouseError(str(error)) from None
+    import psycopg2
+
+    return psycopg2
+
+
 class PostgresWarehouse(Warehouse):
     def __init__(self, url: str):
         parts = _checked(url)
@@ -69,7 +81,7 @@ class PostgresWarehouse(Warehouse):
 
     @contextmanager
     def _connection(self, read_only: bool) -> Iterator:
-        import psycopg2
+        psycopg2 = _psycopg2()
         from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
         connection = _reuse(self._url)
@@ -97,7 +109,7 @@ class PostgresWarehouse(Warehouse):
                 connection.close()
 
     def _replace(self, staged: Mapping[str, pd.DataFrame], key: date, load) -> None:
-        import psycopg2
+        psycopg2 = _psycopg2()
 
         with self._connection(read_only=False) as connection:
             try:
@@ -137,7 +149,7 @@ class PostgresWarehouse(Warehouse):
                 cursor.execute(statement)
 
     def _query(self, sql: str, params: Sequence) -> Optional[pd.DataFrame]:
-        import psycopg2
+        psycopg2 = _psycopg2()
         from psycopg2 import errors
 
         with self._connection(read_only=True) as connection:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from tests.backfill.cli_helpers import (
     BIN,
     PROJECT_ROOT,

@@ -4,15 +4,17 @@ import sqlite3
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, reconstructable
 
-from flights_etl.backfill import dagster_internals as internals
-from flights_etl.backfill.dagster_internals import KeptOpenSqliteEventLogStorage
+from flights_etl import dagster_private as private
+from flights_etl.instance import worker as instance_worker
+from flights_etl.instance.sqlite_event_log import KeptOpenSqliteEventLogStorage
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+from flights_etl.runs import creation
 from tests.helpers import daily_run_args
 
 
 def _run_day(instance: DagsterInstance, day: str) -> str:
-    run = internals.create_run_for_pipeline(instance, **daily_run_args(day))
-    result = internals.execute_run(reconstructable(flights_daily_pipeline), run, instance)
+    run = creation.create_run_for_pipeline(instance, **daily_run_args(day))
+    result = private.execute_run(reconstructable(flights_daily_pipeline), run, instance)
     assert result.success
     return run.run_id
 
@@ -41,14 +43,14 @@ def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_
     with DagsterInstance.get() as stock_instance:
         assert type(stock_instance.event_log_storage).__name__ == "SqliteEventLogStorage"
         stock_run = _run_day(stock_instance, "2013-01-02")
-    worker = internals.worker_instance()
+    worker = instance_worker.worker_instance()
     try:
         assert isinstance(worker.event_log_storage, KeptOpenSqliteEventLogStorage)
         worker_runs = [_run_day(worker, day) for day in ("2013-01-03", "2013-01-04")]
         run_file = str(home / "history" / "runs" / f"{worker_runs[0]}.db")
         assert run_file in _open_files()  # kept open while its run may still record events
         for run_id in worker_runs:
-            internals.release_run(worker, run_id)
+            instance_worker.release_run(worker, run_id)
         assert run_file not in _open_files()
     finally:
         worker.dispose()
@@ -75,7 +77,7 @@ def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_
 
 def _open_run_files(home: str, kept_open: bool, run_ids, start, errors) -> None:
     os.environ["DAGSTER_HOME"] = home
-    instance = internals.worker_instance() if kept_open else DagsterInstance.get()
+    instance = instance_worker.worker_instance() if kept_open else DagsterInstance.get()
     try:
         start.wait()
         for run_id in run_ids:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from tests.backfill.cli_helpers import flights_etl, instance_env
 from tests.helpers import read_table
 from tests.raw_data import flights_on

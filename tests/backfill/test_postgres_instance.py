@@ -14,7 +14,7 @@ from unittest import mock
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, postgres_instance_env, start_flights_etl, start_stock_backfill
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.conftest import new_postgres_database, register_postmaster

@@ -12,7 +12,7 @@ import time
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 

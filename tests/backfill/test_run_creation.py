@@ -8,7 +8,7 @@ import multiprocessing
 import pytest
 from dagster import DagsterInstance
 
-from flights_etl.backfill import dagster_internals as internals
+from flights_etl.runs import creation
 from tests.helpers import daily_run_args
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ def _create_first_run(home: str, partition_name: str, barrier) -> str:
         run_args = daily_run_args(partition_name)
         barrier.wait()
         try:
-            return internals.create_run_for_pipeline(instance, **run_args).run_id
+            return creation.create_run_for_pipeline(instance, **run_args).run_id
         except Exception as error:  # returned as text: sqlalchemy errors do not pickle
             return f"failed: {error!r}"
 

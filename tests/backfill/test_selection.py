@@ -4,7 +4,7 @@ from collections import namedtuple
 import pytest
 from dagster import PipelineRunStatus
 
-from flights_etl.backfill.selection import SelectionError, narrow, parse_only, requested_partitions
+from flights_etl.runs.selection import SelectionError, narrow, parse_only, requested_partitions
 
 NAMES = [f"2013-01-{day:02d}" for day in range(1, 11)]
 Latest = namedtuple("Latest", "status")
@@ -64,7 +64,7 @@ def test_narrow_by_changed_files():
         "2013-01-03": Latest(PipelineRunStatus.FAILURE),
         "2013-01-04": Latest(PipelineRunStatus.SUCCESS),
     }
-    # day statuses as backfill/changes.py gives them: 01-02 re-landed, 01-04 ran but is not in the warehouse
+    # day statuses as runs/changes.py gives them: 01-02 re-landed, 01-04 ran but is not in the warehouse
     changes = {"2013-01-01": "SUCCESS", "2013-01-02": "CHANGED", "2013-01-03": "FAILURE", "2013-01-04": "LANDED",
                "2013-01-05": "LANDED", "2013-01-06": "MISSING"}
     requested = NAMES[:6]

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, instance_env, stock_backfill
 from tests.helpers import assert_same_snapshot, read_table, snapshot
 from tests.raw_data import flights_on

@@ -4,15 +4,17 @@ from unittest import mock
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, reconstructable
 
-from flights_etl.backfill import dagster_internals as internals
+from flights_etl import dagster_private as private
+from flights_etl.instance import worker as instance_worker
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+from flights_etl.runs import creation
 from tests.backfill.cli_helpers import postgres_instance_env
 from tests.helpers import daily_run_args
 
 
 def _run_day(instance: DagsterInstance, day: str) -> str:
-    run = internals.create_run_for_pipeline(instance, **daily_run_args(day))
-    result = internals.execute_run(reconstructable(flights_daily_pipeline), run, instance)
+    run = creation.create_run_for_pipeline(instance, **daily_run_args(day))
+    result = private.execute_run(reconstructable(flights_daily_pipeline), run, instance)
     assert result.success
     return run.run_id
 
@@ -36,7 +38,7 @@ def test_pooled_worker_storage_matches_dagsters_own(tmp_path, landing_dir, wareh
         with DagsterInstance.get() as stock:
             assert type(stock.event_log_storage).__name__ == "PostgresEventLogStorage"
             stock_run = _run_day(stock, "2013-01-02")
-        worker = internals.worker_instance()
+        worker = instance_worker.worker_instance()
         try:
             worker_runs = [_run_day(worker, day) for day in ("2013-01-03", "2013-01-04")]
             # one kept-open connection per storage, not one per call: at most a few held here

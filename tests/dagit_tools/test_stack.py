@@ -124,7 +124,7 @@ def test_make_stack_on_a_taken_port_starts_nothing(tmp_path):
         port = taken.getsockname()[1]
         env = {**os.environ, "TMPDIR": str(tmp_path)}
         result = subprocess.run(
-            [sys.executable, "-m", "flights_etl.stack.cluster", "--port", str(port), "--env-file",
+            [sys.executable, "-m", "devtools.cluster", "--port", str(port), "--env-file",
              str(tmp_path / ".stack.env")],
             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
         )

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterEventType, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from flights_etl.warehouse import open_warehouse
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, start_flights_etl
 from tests.fleet.conftest import instance_of

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterEventType, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from flights_etl.fleet.execution import WORKER_TAG
 from flights_etl.partitions import flights_daily_partition_set as daily_set
 from tests.backfill.cli_helpers import PROJECT_ROOT, flights_etl, stock_backfill

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from flights_etl.runs.lease import lease_of
 from flights_etl.runs.watchdog import RESENT_TAG
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, start_flights_etl
@@ -181,16 +181,16 @@ def test_a_run_the_daemon_created_and_never_launched_is_launched_by_the_watchdog
     start_worker(env, "w1@h1")
     from dagster import reconstructable
 
-    from flights_etl.backfill import dagster_internals as internals
+    from flights_etl import workspace
     from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 
-    repo_origin = internals.repository_origin(os.path.join(PROJECT_ROOT, "workspace.yaml"), "flights_etl")
+    repo_origin = workspace.repository_origin(os.path.join(PROJECT_ROOT, "workspace.yaml"), "flights_etl")
     with instance_of(env) as instance:  # as the daemon's backfill creates it: with the code's origins
         args = daily_run_args(day)
         run = instance.create_run_for_pipeline(
             **{**args, "tags": {**args["tags"], "dagster/backfill": "killed"}},
             pipeline_code_origin=reconstructable(flights_daily_pipeline).get_python_origin(),
-            external_pipeline_origin=internals.pipeline_origin(repo_origin, flights_daily_pipeline.name))
+            external_pipeline_origin=workspace.pipeline_origin(repo_origin, flights_daily_pipeline.name))
     flights_etl(env, "status", "--no-list")  # first seen: the grace period starts
     assert _run_status(env, run.run_id) == PipelineRunStatus.NOT_STARTED
     time.sleep(GRACE_S + 1)

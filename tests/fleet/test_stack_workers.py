@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from devtools.cluster import RESTART_MAX_DELAY_S, STEADY_S, Workers, restart_delay
 from flights_etl.fleet.broker import make_app
-from flights_etl.stack.cluster import RESTART_MAX_DELAY_S, STEADY_S, Workers, restart_delay
 from tests.backfill.test_process_death import _group_members  # the live processes of a process group
 from tests.helpers import wait_until
 

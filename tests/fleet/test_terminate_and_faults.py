@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 from dagster import DagsterEventType, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from flights_etl.fleet.broker import TASK_NAME, claim_key, make_app
 from flights_etl.fleet.execution import WORKER_TAG
 from flights_etl.fleet.version import code_version

@@ -10,7 +10,9 @@ import sys
 
 from dagster import DagsterEventType, DagsterInstance, build_sensor_context
 
-from flights_etl.backfill import dagster_internals as internals
+from flights_etl import dagster_private as private
+from flights_etl import workspace
+from flights_etl.runs import creation
 from flights_etl.sensors.failure_alerts import ALERT_PREFIX, flights_failure_alert_sensor
 from tests.backfill.cli_helpers import PROJECT_ROOT, instance_env
 
@@ -19,10 +21,10 @@ CAUSE = "RuntimeError: Could not reach user code server"
 
 
 def _run(instance, partition="2013-02-01"):
-    repository = internals.repository_from_workspace(WORKSPACE)
+    repository = workspace.repository_from_workspace(WORKSPACE)
     [partition_set] = [s for s in repository.partition_set_defs if s.name == "flights_daily_partition_set"]
-    origin = internals.pipeline_origin(internals.repository_origin(WORKSPACE, repository.name), partition_set.pipeline_name)
-    return internals.create_run_for_pipeline(
+    origin = workspace.pipeline_origin(workspace.repository_origin(WORKSPACE, repository.name), partition_set.pipeline_name)
+    return creation.create_run_for_pipeline(
         instance, pipeline_def=repository.get_pipeline(partition_set.pipeline_name),
         run_config=partition_set.run_config_for_partition(partition_set.get_partition(partition)),
         mode=partition_set.mode, tags={"dagster/partition": partition, "dagster/partition_set": partition_set.name},
@@ -50,9 +52,9 @@ def test_a_failed_launch_gets_one_alert_with_its_cause(tmp_path, landing_dir, wa
         try:
             raise RuntimeError("Could not reach user code server")
         except RuntimeError:
-            error = internals.serializable_error_info_from_exc_info(sys.exc_info())
+            error = private.serializable_error_info_from_exc_info(sys.exc_info())
         for _ in ("launch_run", "submit_run"):
-            instance.report_engine_event(error.message, run, internals.EngineEventData.engine_error(error))
+            instance.report_engine_event(error.message, run, private.EngineEventData.engine_error(error))
             instance.report_run_failed(run)
 
         cursor = _tick(instance, cursor)

@@ -12,12 +12,12 @@ from types import SimpleNamespace
 import pytest
 from dagster import PipelineRunStatus, build_sensor_context
 
-from flights_etl.backfill import dagster_internals as internals
-from flights_etl.backfill.changes import CHANGED, FILES_GONE, LANDED, MISSING, DayFiles, day_status, day_statuses
-from flights_etl.backfill.selection import latest_status_by_partition, narrow
 from flights_etl.contract.fingerprints import LandedFile, LandingHashes, files_digest
 from flights_etl.partitions import flights_daily_partition_set as daily_set
 from flights_etl.repository import flights_etl as repository
+from flights_etl.runs import creation
+from flights_etl.runs.changes import CHANGED, FILES_GONE, LANDED, MISSING, DayFiles, day_status, day_statuses
+from flights_etl.runs.selection import latest_status_by_partition, narrow
 from flights_etl.sensors.landing import decide, setting
 from flights_etl.upstream.land import land_days
 from flights_etl.warehouse import open_warehouse
@@ -217,7 +217,7 @@ def test_the_sensor_requests_landed_then_changed_days_and_status_names_them(inst
     [again] = _evaluate(instance).run_requests
     assert again.run_key.startswith("2013-01-02:") and again.run_key != request.run_key
 
-    in_flight = internals.create_run_for_pipeline(instance, **daily_run_args("2013-01-02"))
+    in_flight = creation.create_run_for_pipeline(instance, **daily_run_args("2013-01-02"))
     held = _evaluate(instance)
     assert held.run_requests == [] and f"2013-01-02: waiting for run {in_flight.run_id[:8]} (not_started)" in held.skip_message
     instance.delete_run(in_flight.run_id)

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill import dagster_internals as internals
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
+from flights_etl.runs import creation
 from flights_etl.upstream.land import land_days
 from flights_etl.warehouse import open_warehouse
 from tests.backfill.cli_helpers import flights_etl
@@ -113,7 +113,7 @@ def test_landed_and_changed_days_reach_the_warehouse_by_themselves_exactly_once(
         handle.write(same)
     _drop_last_lines(_flights_file(landing_dir, DAYS[1]), 100)
     with DagsterInstance.from_config(home) as instance:
-        queued = internals.create_run_for_pipeline(instance, **daily_run_args(str(DAYS[2])))
+        queued = creation.create_run_for_pipeline(instance, **daily_run_args(str(DAYS[2])))
     _drop_last_lines(_flights_file(landing_dir, DAYS[2]), 50)
 
     status = flights_etl(daemon_env, "status", "--json")

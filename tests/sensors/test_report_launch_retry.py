@@ -12,8 +12,9 @@ import os
 import pytest
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRunStatus, build_sensor_context, reconstructable
 
-from flights_etl.backfill import dagster_internals as internals
-from flights_etl.backfill.dagster_internals import RUN_KEY_TAG
+from flights_etl import dagster_private as private
+from flights_etl import workspace
+from flights_etl.dagster_private import RUN_KEY_TAG
 from flights_etl.dates import month_days, parse_month
 from flights_etl.partitions import flights_monthly_partition_set as monthly_set
 from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
@@ -85,12 +86,12 @@ def _evaluate(instance):
 
 def _create_as_the_daemon_does(instance, request):
     recon = reconstructable(flights_monthly_pipeline)
-    origin = internals.repository_origin(os.path.join(PROJECT_ROOT, "workspace.yaml"), "flights_etl")
+    origin = workspace.repository_origin(os.path.join(PROJECT_ROOT, "workspace.yaml"), "flights_etl")
     return instance.create_run_for_pipeline(
         pipeline_def=flights_monthly_pipeline, run_config=request.run_config, mode=monthly_set.mode,
         tags={**request.tags, RUN_KEY_TAG: request.run_key, "dagster/sensor_name": SENSOR},
         pipeline_code_origin=recon.get_python_origin(),
-        external_pipeline_origin=internals.pipeline_origin(origin, flights_monthly_pipeline.name),
+        external_pipeline_origin=workspace.pipeline_origin(origin, flights_monthly_pipeline.name),
     )
 
 
@@ -155,7 +156,7 @@ def test_a_report_that_failed_at_a_step_is_not_requested_again_and_a_built_one_e
     _load_days(instance, _days())
     first = _only_request(instance)
     failed = _create_as_the_daemon_does(instance, first)
-    result = internals.execute_run(reconstructable(flights_monthly_pipeline), failed, instance)
+    result = private.execute_run(reconstructable(flights_monthly_pipeline), failed, instance)
     assert not result.success
     assert instance.all_logs(failed.run_id, of_type=DagsterEventType.STEP_START)  # it failed at a step
     assert instance.get_run_by_id(failed.run_id).status == PipelineRunStatus.FAILURE

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 from flights_etl.sensors.failure_alerts import ALERT_PREFIX
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env
 from tests.helpers import read_table, wait_until

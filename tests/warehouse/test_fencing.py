@@ -10,11 +10,12 @@ from unittest import mock
 import pytest
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRunStatus, reconstructable
 
-from flights_etl.backfill import dagster_internals as internals
+from flights_etl import dagster_private as private
 from flights_etl.contract.paths import landing_file
 from flights_etl.contract.schema import DATASETS
 from flights_etl.contract.validation import read_landing_file
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+from flights_etl.runs import creation
 from flights_etl.runs.fence import RunOwner
 from flights_etl.transforms.daily_delays import summarize_daily_delays
 from flights_etl.warehouse import Fenced, open_warehouse
@@ -35,7 +36,7 @@ def _tables(landing_dir: str, drop_last: int = 0) -> dict:
 
 
 def _created(instance: DagsterInstance, day: date = DAY):
-    return internals.create_run_for_pipeline(instance, **daily_run_args(day.isoformat()))
+    return creation.create_run_for_pipeline(instance, **daily_run_args(day.isoformat()))
 
 
 def _started(instance: DagsterInstance, run):
@@ -146,10 +147,10 @@ def test_a_real_run_superseded_before_its_load_fails_clearly_and_writes_nothing(
         newer = _created(instance)
         recon = reconstructable(flights_daily_pipeline)
         original = _rewrite_without_last_rows(landing_dir, 10)
-        assert internals.execute_run(recon, newer, instance).success
+        assert private.execute_run(recon, newer, instance).success
         with open(landing_file(landing_dir, "flights", DAY), "wb") as handle:
             handle.write(original)  # the older run reads other bytes than the newer run committed
-        result = internals.execute_run(recon, instance.get_run_by_id(older.run_id), instance)
+        result = private.execute_run(recon, instance.get_run_by_id(older.run_id), instance)
     assert not result.success
     failures = [event for event in result.event_list if event.event_type_value == "STEP_FAILURE"]
     assert [event.step_key for event in failures] == ["load_partition"]
@@ -168,8 +169,8 @@ def test_an_older_run_of_the_same_files_succeeds_without_writing(instance, landi
         older = _created(instance)
         newer = _created(instance)
         recon = reconstructable(flights_daily_pipeline)
-        assert internals.execute_run(recon, newer, instance).success
-        assert internals.execute_run(recon, instance.get_run_by_id(older.run_id), instance).success
+        assert private.execute_run(recon, newer, instance).success
+        assert private.execute_run(recon, instance.get_run_by_id(older.run_id), instance).success
     assert _flights_loaded(warehouse_location) == len(flights_on(DAY))
     assert _committed_by(warehouse_location) == newer.run_id
     assert open_warehouse(warehouse_location).last_loads()["source"].notna().all()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from glob import glob
 from typing import List, Optional
 
-from flights_etl.stack.ports import free_port
+from devtools.ports import free_port
 
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 SERVER_USER = "postgres"  # Debian's account for the server when we are root

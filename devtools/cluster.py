@@ -18,12 +18,12 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
+from devtools.postgres import PostgresServer
+from devtools.redis import RedisServer
 from flights_etl.dagit_tools.stack import DagitStack, StackStartError, check_port_free
-from flights_etl.stack.postgres import PostgresServer
-from flights_etl.stack.redis import RedisServer
 
 BIN = os.path.dirname(sys.executable)
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESTART_FIRST_DELAY_S = 1.0
 RESTART_MAX_DELAY_S = 60.0
 STEADY_S = 60.0  # a worker that ran this long before exiting starts its backoff over

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from flights_etl.stack.ports import free_port
+from devtools.ports import free_port
 
 
 class RedisNotInstalled(RuntimeError):

@@ -3,7 +3,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from dagster import DagsterInstance, PartitionSetDefinition, PipelineRunStatus
 
-from flights_etl.backfill.dagster_internals import RunsFilter
+from flights_etl.dagster_private import RunsFilter
 
 ONLY_CHOICES = ("all", "missing", "failed", "changed")
 FAILED_STATUSES = (PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
@@ -80,7 +80,7 @@ def narrow(
 ) -> List[str]:
     """Keep the requested partitions that match ``only``: no run yet (missing), a latest run that
     failed or was canceled (failed), or landed files that differ from what the warehouse holds for
-    the day (changed: ``changes``, the days' statuses from ``backfill.changes``, says CHANGED, or LANDED
+    the day (changed: ``changes``, the days' statuses from ``runs.changes``, says CHANGED, or LANDED
     although a run exists)."""
     if "all" in only:
         return list(requested)

@@ -1,0 +1,118 @@
+"""The workers' SQLite event log: ``KeptOpenSqliteEventLogStorage``.
+
+Dagster 0.15's ``SqliteEventLogStorage`` writes each run's events to its own SQLite file and, for
+every single event, creates a SQLAlchemy engine, opens the file, inserts, commits with an fsync,
+closes the file (a WAL checkpoint) and throws the engine away; a new run's file is checked and
+stamped by loading all of Alembic's migration scripts, twice, and each table and index is
+committed separately. This storage keeps one engine and connection per database file until the
+run is released; creates a run's file with the same tables, indexes, WAL mode and Alembic stamp in
+one commit, with the head revision looked up once per process; commits every event as it happens,
+with ``synchronous=NORMAL`` on its own connections: SQLite's setting for WAL mode that stays
+consistent and survives a crash of the process (Ctrl-C, kill, OOM) but not of the machine, where a
+power loss may drop the last events of a run's log.
+"""
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+
+import sqlalchemy as db
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.pool import StaticPool
+
+from flights_etl.dagster_private import (
+    SqlEventLogStorageMetadata,
+    SqliteEventLogStorage,
+    get_alembic_config,
+    sqlite_event_log,
+)
+
+# The storage this one stands in for, as an instance's configuration names it.
+DAGSTER_STORAGE_CLASS = "SqliteEventLogStorage"
+
+
+@lru_cache(maxsize=None)
+def _alembic_scripts() -> ScriptDirectory:
+    """Dagster's event-log migration scripts, loaded once per process."""
+    return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))
+
+
+def _sync_normal(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+# What another process initializing the same new file at the same moment makes us see (the
+# daemon's run-status sensors open every recently updated run's file with Dagster's own set-up,
+# which retries on the same messages).
+_CONCURRENT_INIT = (
+    "already exists",
+    "database is locked",
+    "UNIQUE constraint failed: alembic_version.version_num",
+)
+
+
+def _init_run_db(engine, attempts: int = 50) -> None:
+    """What Dagster's set-up does to a run's new file (tables, WAL mode, Alembic stamp at head),
+    without reloading the migration scripts for every run."""
+    for attempt in range(attempts):
+        try:
+            with engine.connect() as connection:
+                migrations = MigrationContext.configure(connection)
+                if migrations.get_current_revision() is not None:
+                    return
+                connection.execute("PRAGMA journal_mode=WAL;")
+                with connection.begin():  # one commit for all tables, indexes and the stamp
+                    SqlEventLogStorageMetadata.create_all(connection)
+                    migrations.stamp(_alembic_scripts(), "head")
+                return
+        except db.exc.DatabaseError as error:  # OperationalError, IntegrityError
+            if attempt == attempts - 1 or not any(text in str(error) for text in _CONCURRENT_INIT):
+                raise
+            time.sleep(0.05)  # the other process is on it: look again once it has committed
+
+
+class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` that keeps each database file open until its run is released."""
+
+    def __init__(self, base_dir, inst_data=None):
+        self._engines = {}  # set before Dagster's __init__, which may already write the index
+        super().__init__(base_dir, inst_data)
+
+    @staticmethod
+    def from_config_value(inst_data, config_value):
+        return KeptOpenSqliteEventLogStorage(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _connect(self, shard):
+        with self._db_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                engine = db.create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=StaticPool,  # one connection, reused
+                    connect_args={"check_same_thread": False},  # only ever used under _db_lock
+                )
+                db.event.listen(engine, "connect", _sync_normal)
+                if shard not in self._initialized_dbs:
+                    if shard == sqlite_event_log.INDEX_SHARD_NAME:
+                        self._initdb(engine)  # shared with other processes: Dagster's own set-up
+                    else:
+                        _init_run_db(engine)
+                    self._initialized_dbs.add(shard)
+                self._engines[shard] = engine
+            with engine.connect() as connection:
+                yield connection
+
+    def release(self, run_id: str) -> None:
+        """Close the run's database file: its run has finished and gets no more events."""
+        with self._db_lock:
+            engine = self._engines.pop(run_id, None)
+        if engine is not None:
+            engine.dispose()
+
+    def dispose(self):
+        with self._db_lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.dispose()
+        super().dispose()

@@ -1,1 +1,0 @@
-"""Throwaway servers and a production-shaped deployment on one machine, for trying it and for tests."""
