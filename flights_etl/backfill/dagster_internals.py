@@ -66,6 +66,7 @@ from dagster._core.utils import make_new_backfill_id  # noqa: F401  (re-exported
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._serdes import ConfigurableClass, ConfigurableClassData  # noqa: F401  (re-exported)
 from dagster._utils.error import serializable_error_info_from_exc_info  # noqa: F401  (re-exported)
+from dagster._utils.hosted_user_process import recon_pipeline_from_origin  # noqa: F401  (re-exported)
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
