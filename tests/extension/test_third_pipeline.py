@@ -1,25 +1,23 @@
 """A third daily-partitioned pipeline, added by its own definitions only (``third_pipeline.py``),
-runs on every path: `flights-etl backfill` on local worker processes, the worker fleet (Celery run
-launcher and a real `flights-etl worker`), `flights-etl status`, and the failure alert."""
+runs on every path: `flights-etl backfill` on local worker processes, `flights-etl status`, and the
+failure alert (and the worker fleet: ``tests/fleet/test_third_pipeline_on_fleet.py``)."""
 import json
 import os
 from datetime import date
 
-from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus, build_sensor_context
+from dagster import DagsterEventType, DagsterInstance, build_sensor_context
 
 from flights_etl.backfill.dagster_internals import RunsFilter
-from flights_etl.fleet.execution import WORKER_TAG
 from flights_etl.sensors.failure_alerts import ALERT_PREFIX, flights_failure_alert_sensor
 from tests.backfill.cli_helpers import PROJECT_ROOT, flights_etl, instance_env
 from tests.extension.third_pipeline import OUT_DIR_ENV
-from tests.fleet.conftest import instance_of
 from tests.raw_data import flights_on
 
 SET = "carrier_counts_partition_set"
 NOT_LANDED = "2013-03-01"  # the landed files end on 2013-02-28
 
 
-def _workspace(tmp_path) -> str:
+def workspace_file(tmp_path) -> str:
     path = tmp_path / "workspace.yaml"
     path.write_text(
         "load_from:\n  - python_module:\n      module_name: tests.extension.third_pipeline\n"
@@ -29,21 +27,21 @@ def _workspace(tmp_path) -> str:
     return str(path)
 
 
-def _env(env, tmp_path):
+def counts_env(env, tmp_path):
     out = tmp_path / "counts"
     out.mkdir()
     # the test's own module must be importable by the command line and every process it starts
     return {**env, OUT_DIR_ENV: str(out), "PYTHONPATH": PROJECT_ROOT}
 
 
-def _assert_counts_right(env, days):
+def assert_counts_right(env, days):
     for day in days:
         expected = flights_on(date.fromisoformat(day)).groupby("carrier").size()
         with open(os.path.join(env[OUT_DIR_ENV], f"{day}.json")) as handle:
             assert json.load(handle) == {str(carrier): int(count) for carrier, count in expected.items()}, day
 
 
-def _runs(instance):
+def runs_of_set(instance):
     return instance.get_runs(RunsFilter(tags={"dagster/partition_set": SET}))
 
 
@@ -59,8 +57,8 @@ def _tick(instance, cursor):
 
 
 def test_a_third_pipeline_backfills_locally_shows_in_status_and_alerts_once(tmp_path, landing_dir, warehouse_path):
-    env = _env(instance_env(tmp_path, landing_dir, warehouse_path), tmp_path)
-    workspace = _workspace(tmp_path)
+    env = counts_env(instance_env(tmp_path, landing_dir, warehouse_path), tmp_path)
+    workspace = workspace_file(tmp_path)
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         cursor = _tick(instance, None)  # the first tick only places the cursor
 
@@ -69,7 +67,7 @@ def test_a_third_pipeline_backfills_locally_shows_in_status_and_alerts_once(tmp_
                        "--from", days[0], "--to", NOT_LANDED, "--max-concurrent", "2")
     assert done.returncode == 1, done.stdout + done.stderr  # one partition failed
     assert f"{SET} (mode local): 5 of 5 requested partitions selected" in done.stdout
-    _assert_counts_right(env, days)
+    assert_counts_right(env, days)
     assert not os.path.exists(os.path.join(env[OUT_DIR_ENV], f"{NOT_LANDED}.json"))
 
     shown = flights_etl(env, "status", "--workspace", workspace, "--partition-set", SET, "--json")
@@ -82,25 +80,9 @@ def test_a_third_pipeline_backfills_locally_shows_in_status_and_alerts_once(tmp_
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         cursor = _tick(instance, cursor)
         _tick(instance, cursor)  # a later tick: still one alert
-        runs = {run.tags["dagster/partition"]: run for run in _runs(instance)}
+        runs = {run.tags["dagster/partition"]: run for run in runs_of_set(instance)}
         assert sorted(runs) == days + [NOT_LANDED]
         failed = runs[NOT_LANDED]
         [alert] = _alerts(instance, failed.run_id)
         assert alert.startswith(f"{ALERT_PREFIX}carrier_counts_pipeline {NOT_LANDED} failed at step count_carriers: ")
         assert all(_alerts(instance, runs[day].run_id) == [] for day in days)
-
-
-def test_a_third_pipeline_runs_on_the_fleet(fleet_env, start_worker, tmp_path):
-    env = _env(fleet_env, tmp_path)
-    workspace = _workspace(tmp_path)
-    start_worker(env, "w1", concurrency=2)
-    days = ["2013-01-10", "2013-01-11", "2013-01-12"]
-    done = flights_etl(env, "backfill", "--workspace", workspace, "--partition-set", SET,
-                       "--from", days[0], "--to", days[-1], timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "on the worker fleet (queue flights)" in done.stdout
-    _assert_counts_right(env, days)
-    with instance_of(env) as instance:
-        runs = _runs(instance)
-        assert sorted(run.tags["dagster/partition"] for run in runs) == days
-        assert all(run.status == PipelineRunStatus.SUCCESS and run.tags[WORKER_TAG].startswith("w1") for run in runs)
