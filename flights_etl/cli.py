@@ -93,12 +93,12 @@ def summary(warehouse, start, end, month, top):
     click.echo(text)
 
 
-PARTITION_SET_HELP = "flights_daily_partition_set or flights_monthly_partition_set."
-FLEET_WINDOW = 100  # runs launched onto the fleet and not yet finished, at most
+PARTITION_SET_HELP = "A partition set of the workspace's repository (an unknown name lists them)."
 
 
 def _partition_set(name, workspace):
-    from flights_etl.partitions import InvalidLastDay, last_complete_day
+    """The repository and its partition set ``name`` (None: the repository's first set of days)."""
+    from flights_etl.partitions import InvalidLastDay, last_complete_day, traits_of
     from flights_etl.workspace import repository_from_workspace
 
     if not os.path.exists(workspace):
@@ -110,6 +110,11 @@ def _partition_set(name, workspace):
     repository = repository_from_workspace(workspace)
 
     by_name = {partition_set.name: partition_set for partition_set in repository.partition_set_defs}
+    if name is None:
+        days = [s.name for s in repository.partition_set_defs if traits_of(s).days]
+        if not days:
+            raise click.UsageError(f"repository {repository.name} has no set of days: give --partition-set")
+        name = days[0]
     if name not in by_name:
         raise click.BadParameter(f"no partition set {name!r}; known: {', '.join(sorted(by_name))}", param_hint="--partition-set")
     return repository, by_name[name]
@@ -162,9 +167,9 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     them alike. Exits 1 when any partition failed, 130 when interrupted.
     """
     from flights_etl import dagster_private as private
-    from flights_etl.backfill.on_fleet import run_backfill_on_fleet, uses_fleet
+    from flights_etl.backfill.driver import Backfill, BackfillStopped, run_backfill
+    from flights_etl.backfill.executors import TooManyWorkers, check_concurrency, executor_for
     from flights_etl.backfill.progress import Progress, summary_table
-    from flights_etl.backfill.runner import Backfill, BackfillStopped, default_concurrency, max_workers, run_backfill
     from flights_etl.runs.selection import SelectionError, latest_after_reaping, narrow, parse_only, requested_partitions
 
     ways = sum([bool(start or end), partitions is not None, everything])
@@ -172,12 +177,10 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
         raise click.UsageError("Give exactly one of: --from A --to B, --partitions a,b,c, or --all.")
     repository, partition_set = _partition_set(partition_set_name, workspace)
     instance = _instance()
-    on_fleet = uses_fleet(instance)
-    if not on_fleet and max_concurrent is not None and max_concurrent > max_workers():
-        raise click.UsageError(
-            f"--max-concurrent {max_concurrent} is more than {max_workers()} (4 per core): each worker process takes "
-            "~190 MB, and more workers than that only wait on the warehouse"
-        )
+    try:
+        check_concurrency(instance, max_concurrent)
+    except TooManyWorkers as error:
+        raise click.UsageError(str(error)) from None
     try:
         requested = requested_partitions(
             partition_set.get_partition_names(),
@@ -193,15 +196,11 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
         raise click.UsageError(str(error)) from None
     _report_reaped(reaped)
 
-    if on_fleet:
-        concurrency = max_concurrent or FLEET_WINDOW
-        where = f"on the worker fleet (queue {instance.run_launcher.queue}), up to {concurrency} launched at a time"
-    else:
-        concurrency = max_concurrent or default_concurrency()
-        where = f"{min(concurrency, max(len(chosen), 1))} at a time"
+    pipeline = repository.get_pipeline(partition_set.pipeline_name)
+    executor = executor_for(instance, pipeline, max(len(chosen), 1), max_concurrent)
     click.echo(
         f"{partition_set_name} (mode {partition_set.mode}): {len(chosen)} of {len(requested)} requested partitions selected "
-        f"(--only {only}), {where}"
+        f"(--only {only}), {executor.where}"
     )
     if dry_run:
         for name in chosen:
@@ -213,7 +212,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
 
     job = Backfill(
         partition_set=partition_set,
-        pipeline=repository.get_pipeline(partition_set.pipeline_name),
+        pipeline=pipeline,
         partitions=chosen,
         backfill_id=private.make_new_backfill_id(),
         workspace_yaml=workspace,
@@ -229,7 +228,7 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
         progress.update(outcome)
 
     try:
-        (run_backfill_on_fleet if on_fleet else run_backfill)(job, concurrency, finished, instance)
+        run_backfill(job, executor, finished, instance)
     except BackfillStopped as stop:  # cleaned up; what finished is in outcomes
         stopped = stop
     progress.finish()
@@ -249,8 +248,10 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
 
 
 def _day_changes(instance, partition_set, latest, only=frozenset({"changed"})):
-    """The days' statuses from their landing files (``runs.changes``), for a daily set when asked."""
-    if partition_set.pipeline_name != "flights_daily_pipeline" or "changed" not in only:
+    """The days' statuses from their landing files (``runs.changes``), for a set that reads them, when asked."""
+    from flights_etl.partitions import traits_of
+
+    if not traits_of(partition_set).landing or "changed" not in only:
         return None
     from flights_etl.runs.changes import day_statuses
     from flights_etl.warehouse import WarehouseError
@@ -269,8 +270,8 @@ def _report_reaped(reaped) -> None:
 
 
 @main.command()
-@click.option("--partition-set", "partition_set_name", default="flights_daily_partition_set", show_default=True,
-              help=PARTITION_SET_HELP)
+@click.option("--partition-set", "partition_set_name", default=None,
+              help=PARTITION_SET_HELP + " Default: the repository's first set of days.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document for scripts.")
 @click.option("--list/--no-list", "show_list", default=False, show_default=True,
               help="List every partition (the latest run's status, run id, end time, rows).")
@@ -304,10 +305,12 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
         partition_statuses,
         wait_until_settled,
     )
+    from flights_etl.partitions import traits_of
     from flights_etl.runs.months import month_states
     from flights_etl.runs.selection import latest_after_reaping
 
     repository, partition_set = _partition_set(partition_set_name, workspace)
+    partition_set_name = partition_set.name
     instance = _instance()
     latest, reaped = latest_after_reaping(instance, partition_set, found_by="flights-etl status")
     _report_reaped(reaped)
@@ -320,9 +323,9 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
         latest, _ = latest_after_reaping(instance, partition_set, found_by="flights-etl status")
     statuses = partition_statuses(instance, partition_set, _day_changes(instance, partition_set, latest))
     months = None
-    if partition_set.pipeline_name == "flights_monthly_pipeline":
-        daily = next(s for s in repository.partition_set_defs if s.pipeline_name == "flights_daily_pipeline")
-        months = month_states(instance, daily, partition_set)
+    months_of = traits_of(partition_set).months_of
+    if months_of is not None:
+        months = month_states(instance, repository.get_partition_set_def(months_of), partition_set)
     if as_json:
         click.echo(json.dumps(as_json_document(partition_set_name, statuses, months), indent=2))
         return

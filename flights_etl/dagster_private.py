@@ -25,3 +25,4 @@ from dagster._core.utils import make_new_backfill_id
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 from dagster._utils.error import serializable_error_info_from_exc_info
+from dagster._utils.hosted_user_process import recon_pipeline_from_origin

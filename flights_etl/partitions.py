@@ -11,6 +11,7 @@ property of the repository (``repository.py``: ``flights_etl`` runs ``local``,
 ``flights_etl_prod`` runs ``prod``), chosen by the workspace.
 """
 import os
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import List, Optional
 
@@ -83,26 +84,49 @@ def monthly_tags(partition: Partition) -> dict:
     return {"flights/granularity": "monthly", "flights/month": partition.name}
 
 
+@dataclass(frozen=True)
+class SetTraits:
+    """What tooling (``flights-etl backfill``/``status``) may know of a partition set, declared where
+    the set is defined: tooling never names a pipeline or a set."""
+
+    days: bool = False  # partitions are days, YYYY-MM-DD
+    months_of: Optional[str] = None  # partitions are months built from this daily set's days
+    rows_table: Optional[str] = None  # warehouse table whose `rows` materialization `status` shows
+    landing: bool = False  # a day's run reads that day's landing files (`status`, `--only changed` compare them)
+
+
+_TRAITS_ATTR = "flights_traits"
+
+
+def with_traits(partition_set: PartitionSetDefinition, traits: SetTraits) -> PartitionSetDefinition:
+    setattr(partition_set, _TRAITS_ATTR, traits)
+    return partition_set
+
+
+def traits_of(partition_set: PartitionSetDefinition) -> SetTraits:
+    return getattr(partition_set, _TRAITS_ATTR, SetTraits())
+
+
 def daily_partition_set(mode: str = "local") -> PartitionSetDefinition:
-    return PartitionSetDefinition(
+    return with_traits(PartitionSetDefinition(
         name=DAILY_SET,
         pipeline_name="flights_daily_pipeline",
         partition_fn=daily_partitions,
         run_config_fn_for_partition=daily_run_config,
         tags_fn_for_partition=daily_tags,
         mode=mode,
-    )
+    ), SetTraits(days=True, rows_table="flights", landing=True))
 
 
 def monthly_partition_set(mode: str = "local") -> PartitionSetDefinition:
-    return PartitionSetDefinition(
+    return with_traits(PartitionSetDefinition(
         name=MONTHLY_SET,
         pipeline_name="flights_monthly_pipeline",
         partition_fn=monthly_partitions,
         run_config_fn_for_partition=monthly_run_config,
         tags_fn_for_partition=monthly_tags,
         mode=mode,
-    )
+    ), SetTraits(months_of="flights_daily_partition_set", rows_table="monthly_report"))
 
 
 # The embedded default's sets (mode local), as the repository flights_etl holds them.

@@ -102,7 +102,7 @@ sys.meta_path.insert(0, Blocker())
 
 WITHOUT_EXTRAS_CHECKS = """
 from datetime import date
-import flights_etl.cli, flights_etl.repository, flights_etl.instance.worker, flights_etl.backfill.runner, flights_etl.runs.watchdog
+import flights_etl.cli, flights_etl.repository, flights_etl.instance.worker, flights_etl.backfill.driver, flights_etl.backfill.executors.local_processes, flights_etl.runs.watchdog
 from dagster import build_init_resource_context
 from flights_etl.extras import MissingExtra
 from flights_etl.modes import PROD_RESOURCES

@@ -5,7 +5,7 @@ from typing import IO, List, Optional
 
 from tabulate import tabulate
 
-from flights_etl.backfill.runner import PartitionOutcome
+from flights_etl.backfill.driver import PartitionOutcome
 
 BAR_WIDTH = 30
 

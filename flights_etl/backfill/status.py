@@ -14,10 +14,9 @@ from dagster import (
     PipelineRunStatus,
 )
 
+from flights_etl.partitions import traits_of
 from flights_etl.runs.selection import FAILED_STATUSES, latest_status_by_partition
 
-# The table whose per-partition row count the status shows, per partition set.
-ROWS_TABLE = {"flights_daily_partition_set": "flights", "flights_monthly_partition_set": "monthly_report"}
 MISSING = "MISSING"
 # CHANGED, LANDED and FILES_GONE: the day's landing files against its load (runs/changes.py).
 CALENDAR_MARKS = {"SUCCESS": "#", "FAILURE": "x", "CANCELED": "x", MISSING: ".", "CHANGED": "c", "LANDED": "+",
@@ -41,7 +40,7 @@ def partition_statuses(
     """One entry per partition of the set, in order; ``MISSING`` where no run exists. ``changes``: a
     daily set's statuses from its landing files (``runs.changes.day_statuses``), which replace the runs'."""
     latest = latest_status_by_partition(instance, partition_set)
-    rows = _rows_by_run(instance, ROWS_TABLE.get(partition_set.name))
+    rows = _rows_by_run(instance, traits_of(partition_set).rows_table)
     statuses = []
     for name in partition_set.get_partition_names():
         run = latest.get(name)

@@ -1,7 +1,8 @@
 """What a fleet worker process does with a run: claim it, check it, execute it in-process, heartbeat.
 
 Each Celery worker process keeps a warm instance (the shared one its ``$DAGSTER_HOME`` names,
-with the backfill workers' cheap storage) and the reconstructed pipelines, and for each task:
+with the backfill workers' cheap storage) and the pipelines it has reconstructed, each from a
+run's own code origin (any pipeline of the repository that created the run), and for each task:
 1. claims the run in Redis (``SET NX``): a second delivery of the same task stands down;
 2. stands down if the run is no longer waiting to start (already executed, canceled);
 3. fails the run with a clear error if the launcher's code differs from this worker's;
@@ -19,7 +20,7 @@ import socket
 import threading
 import time
 
-from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRunStatus, reconstructable
+from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRunStatus
 
 from flights_etl import dagster_private as private
 from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
@@ -38,15 +39,27 @@ class WorkerProcess:
     """One worker process's warm state."""
 
     def __init__(self, broker: str, hostname: str):
-        from flights_etl.pipelines.flights_daily import flights_daily_pipeline
-        from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
         self.instance: DagsterInstance = instance_worker.worker_instance()
         self.redis = redis_client(broker)
         self.hostname = hostname
         os.environ[WORKER_NAME_ENV] = hostname  # the executor records it with the run's process
-        self.pipelines = {
-            pipeline.name: reconstructable(pipeline) for pipeline in (flights_daily_pipeline, flights_monthly_pipeline)
-        }
+        self.pipelines = {}  # code origin id -> reconstructed pipeline, kept warm
+
+    def _pipeline(self, run):
+        """The run's pipeline, from the run's own code origin; None (and why) if it cannot be loaded here."""
+        origin = run.pipeline_code_origin
+        if origin is None:
+            return None, "the run has no code origin"
+        key = origin.get_id()
+        if key not in self.pipelines:
+            try:
+                recon = private.recon_pipeline_from_origin(origin)
+                recon.get_definition()  # fails here, with the reason, if this machine lacks the code
+            except Exception as error:
+                text = str(error).strip()
+                return None, f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+            self.pipelines[key] = recon
+        return self.pipelines[key], None
 
     def execute(self, run_id: str, launcher_code_version: str) -> str:
         """Execute one delivered run; returns what happened, in words (for the worker's log)."""
@@ -86,10 +99,11 @@ class WorkerProcess:
                     f"flights fleet: worker {self.hostname} runs flights-etl {code_version()}, but the run was launched "
                     f"by flights-etl {launcher_code_version}: deploy the same code on every machine, then re-execute"))
                 return _log(f"run {run_id}: code version mismatch: failed")
-            recon = self.pipelines.get(run.pipeline_name)
+            recon, why = self._pipeline(run)
             if recon is None:
-                instance.report_run_failed(run, message=f"flights fleet: worker {self.hostname} has no pipeline {run.pipeline_name}")
-                return _log(f"run {run_id}: unknown pipeline {run.pipeline_name}")
+                instance.report_run_failed(
+                    run, message=f"flights fleet: worker {self.hostname} cannot load pipeline {run.pipeline_name}: {why}")
+                return _log(f"run {run_id}: cannot load pipeline {run.pipeline_name}")
             write_lease(instance, run_id, new_lease(owner, time.time()))  # before the run leaves the queue
             leased = True
             if run.status == PipelineRunStatus.QUEUED:  # taken from the queue: dequeued, then STARTING

@@ -44,6 +44,8 @@ PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, 
 
 
 class CeleryRunLauncher(RunLauncher, ConfigurableClass):
+    backfills_through_launcher = True  # `flights-etl backfill` launches its runs here (backfill/executors)
+
     def __init__(self, broker: Optional[str] = None, queue: str = DEFAULT_QUEUE, retry_lost_runs: bool = True,
                  inst_data: Optional[ConfigurableClassData] = None):
         self._inst_data = inst_data
@@ -53,6 +55,11 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         self._app = None
         self._redis = None
         super().__init__()
+
+    @property
+    def where(self) -> str:
+        """Where runs go, in words, for `flights-etl backfill`'s first line."""
+        return f"on the worker fleet (queue {self.queue})"
 
     # --- configuration ---------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""``flights_failure_alert_sensor``: one alert per failed run of either pipeline.
+"""``flights_failure_alert_sensor``: one alert per failed run of any pipeline of its repository.
 
 The alert names the pipeline, the partition, the failing step and the first line of its error.
 Every alert is written into the failed run's own event log (an engine event
@@ -116,7 +116,7 @@ def send_alert(text: str, run, instance, slack_client: Optional[Callable] = None
 
 @run_failure_sensor(
     name="flights_failure_alert_sensor",
-    pipeline_selection=["flights_daily_pipeline", "flights_monthly_pipeline"],
+    # no selection: every pipeline of the repository it is defined in (Dagster checks the run's origin)
     minimum_interval_seconds=15,
     default_status=DefaultSensorStatus.RUNNING,
     description="One alert per failed run: Slack for prod runs, the daemon's log for all.",

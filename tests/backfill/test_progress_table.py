@@ -1,6 +1,6 @@
 """The backfill's closing table fits the terminal: the error column wraps, nothing of the error is lost."""
+from flights_etl.backfill.driver import PartitionOutcome
 from flights_etl.backfill.progress import summary_table
-from flights_etl.backfill.runner import PartitionOutcome
 
 ERROR = ("/home/someone/projects/flights/data/landing/flights/2013-01-10.csv, line 5, column 'month': value 'x2' "
          "is not a number; " + "and more words " * 16).strip()

@@ -4,7 +4,7 @@ import json
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
-from flights_etl.backfill.on_fleet import retry_expected
+from flights_etl.backfill.executors.run_launcher import retry_expected
 from flights_etl.runs import lease as leases
 from flights_etl.runs.lease import Lease, is_live, lease_of, lease_ttl_s, new_lease, why_expired, write_lease
 from flights_etl.runs.liveness import CREATOR_TAG

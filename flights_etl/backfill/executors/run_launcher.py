@@ -1,37 +1,27 @@
-"""``flights-etl backfill`` on an instance whose run launcher is the worker fleet's.
+"""The run-launcher executor: a backfill's runs launched through the instance's run launcher.
 
-The parent creates each run exactly as on one machine (same tags, code origin, backfill record),
-then launches it through the instance (``instance.launch_run``: the Celery run launcher sends it
-to the queue) instead of handing it to local processes, keeping up to ``window`` runs launched
-and not finished. It follows them in the instance and reports each as it ends, with the same
-progress, summary and exit codes. Every few seconds it runs the watchdog's sweep
-(``runs/watchdog.py``): a run whose worker's lease expired is marked failed even without a
-daemon, a run whose task the broker lost is sent again. A partition's outcome is its final one:
-when a failed run is followed by its automatic retry (the daemon's run retries: a run whose
-``dagster/parent_run_id`` is the failed one), the backfill follows the retry. Ctrl-C or SIGTERM
-terminates what it launched (queued runs are revoked, running ones interrupted by their
-workers) and stops; runs it could not see end are reported as they last were (e.g. QUEUED),
-never as canceled, and the watchdog settles them later.
+For an instance whose launcher declares ``backfills_through_launcher = True`` (the Celery fleet's
+does; a Kubernetes or Docker launcher would declare it the same way, nothing else to write). The
+driver (``backfill/driver.py``) creates each run exactly as on one machine; this launches it
+(``instance.launch_run``), keeping up to ``window`` runs launched and not finished, follows them
+in the instance and reports each as it ends. Every few seconds it runs the watchdog's sweep
+(``runs/watchdog.py``, the launcher's ``check_run_worker_health`` where it supports it): a run
+whose worker died is marked failed even without a daemon, a run whose task was lost is sent
+again. A partition's outcome is its final one: when a failed run is followed by its automatic
+retry (the daemon's run retries: a run whose ``dagster/parent_run_id`` is the failed one), the
+backfill follows the retry. On a stop it terminates what it launched through the launcher and
+waits for the runs to end; runs it could not see end are reported as they last were (e.g.
+QUEUED), never as canceled, and the watchdog settles them later.
 """
 import sys
 import time
-import uuid
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, Tuple
 
 from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
 
 from flights_etl import dagster_private as private
-from flights_etl import workspace
-from flights_etl.backfill.runner import (
-    Backfill,
-    BackfillStopped,
-    PartitionOutcome,
-    _first_line,
-    _signals_as_flags,
-)
-from flights_etl.runs import creation, process
+from flights_etl.backfill.driver import BackfillStopped, PartitionOutcome, first_line
 from flights_etl.runs.errors import own_message
-from flights_etl.runs.liveness import CREATOR_TAG
 from flights_etl.runs.watchdog import describe, sweep
 
 POLL_S = 0.2
@@ -47,85 +37,51 @@ ENDED = {
 }
 
 
-def uses_fleet(instance: DagsterInstance) -> bool:
-    launcher = instance.run_launcher
-    # Only an instance whose launcher is the fleet's has loaded it (and so needs the fleet extra).
-    if "flights_etl.fleet.launcher" not in sys.modules:
-        return False
-    from flights_etl.fleet.launcher import CeleryRunLauncher
-
-    return isinstance(launcher, CeleryRunLauncher)
+DEFAULT_WINDOW = 100  # runs launched and not yet finished, at most
+DECLARATION = "backfills_through_launcher"  # a launcher's attribute: True sends backfills through it
 
 
-def run_backfill_on_fleet(backfill: Backfill, window: int, on_outcome, instance: DagsterInstance) -> List[PartitionOutcome]:
-    return _FleetBackfiller(backfill, window, on_outcome, instance).run()
+def backfills_through(instance: DagsterInstance) -> bool:
+    """Does the instance's run launcher declare that backfills go through it?"""
+    return bool(getattr(instance.run_launcher, DECLARATION, False))
 
 
-class _FleetBackfiller:
-    def __init__(self, backfill: Backfill, window: int, on_outcome, instance: DagsterInstance):
-        from dagster import reconstructable
-
-        self.backfill, self.window, self.on_outcome, self.instance = backfill, max(1, window), on_outcome, instance
+class RunLauncherExecutor:
+    def __init__(self, instance: DagsterInstance, window: int):
+        self.instance, self.window = instance, max(1, window)
+        self.concurrency = self.window
         self.launcher = instance.run_launcher
-        self.outcomes: List[PartitionOutcome] = []
-        self.waiting = list(backfill.partitions)
+        where = getattr(self.launcher, "where", None) or f"through the instance's {type(self.launcher).__name__}"
+        self.where = f"{where}, up to {self.window} launched at a time"
         self.in_flight: Dict[str, Tuple[str, float]] = {}  # run id -> (partition, launched at)
         self.retry_due: Dict[str, float] = {}  # failed run id -> until when its retry is waited for
-        self.repo_origin = workspace.repository_origin(backfill.workspace_yaml, backfill.repository_name)
-        self.pipeline_origin = workspace.pipeline_origin(self.repo_origin, backfill.pipeline.name)
-        self.recon = reconstructable(backfill.pipeline)
-        self.partitions = {partition.name: partition for partition in backfill.partition_set.get_partitions()}
-        self.base_tags = {**backfill.pipeline.tags, private.BACKFILL_ID_TAG: backfill.backfill_id}
-        self.me = process.current()
         self.last_health_check = time.monotonic()
+        self._report: Callable[[PartitionOutcome], None] = lambda _outcome: None
 
-    def run(self) -> List[PartitionOutcome]:
-        try:
-            creation.record_backfill(
-                self.instance, self.backfill.backfill_id, self.repo_origin, self.backfill.partition_set.name,
-                list(self.backfill.partitions), self.base_tags,
-            )
-        except Exception as error:
-            raise BackfillStopped(f"stopped before any run: {_first_line(error)}", 1) from error
-        with _signals_as_flags() as stop:
-            try:
-                while self.waiting or self.in_flight:
-                    if stop.reason:
-                        raise BackfillStopped(stop.reason, stop.exit_code)
-                    while self.waiting and len(self.in_flight) < self.window and not stop.reason:
-                        self._launch(self.waiting.pop(0))
-                    self._collect()
-                    self._check_health()
-                    time.sleep(POLL_S)
-            except BackfillStopped as stopped:
-                self._stop(stopped.reason)
-                raise
-            except Exception as error:
-                reason = f"stopped: {_first_line(error)}"
-                self._stop(reason)
-                raise BackfillStopped(reason, 1) from error
-        return self.outcomes
+    def start(self, report: Callable[[PartitionOutcome], None]) -> None:
+        self._report = report
 
-    def _launch(self, name: str) -> None:
-        partition = self.partitions[name]
-        run_id = str(uuid.uuid4())
-        run = creation.create_run_for_pipeline(
-            self.instance,
-            pipeline_def=self.backfill.pipeline,
-            run_id=run_id,
-            run_config=self.backfill.partition_set.run_config_for_partition(partition),
-            mode=self.backfill.partition_set.mode,
-            tags={**self.base_tags, **self.backfill.partition_set.tags_for_partition(partition),
-                  CREATOR_TAG: self.me.encode(run=run_id)},
-            pipeline_code_origin=self.recon.get_python_origin(),
-            external_pipeline_origin=self.pipeline_origin,
-        )
+    def room(self) -> int:
+        return self.window - len(self.in_flight)
+
+    def busy(self) -> bool:
+        return bool(self.in_flight)
+
+    def submit(self, name: str, run_id: str) -> None:
         try:
-            self.instance.launch_run(run.run_id, workspace=None)
+            self.instance.launch_run(run_id, workspace=None)
         except Exception as error:  # the broker is down: Dagster has marked the run failed, with the reason
-            self._report(PartitionOutcome(name, run.run_id, "FAILURE", 0.0, _first_line(error)))
-            raise BackfillStopped(f"stopped: {_first_line(error)}", 1) from None
-        self.in_flight[run.run_id] = (name, time.monotonic())
+            self._report(PartitionOutcome(name, run_id, "FAILURE", 0.0, first_line(error)))
+            raise BackfillStopped(f"stopped: {first_line(error)}", 1) from None
+        self.in_flight[run_id] = (name, time.monotonic())
+
+    def collect(self) -> None:
+        self._collect()
+        self._check_health()
+        time.sleep(POLL_S)
+
+    def close(self) -> None:
+        pass
 
     def _collect(self) -> None:
         if not self.in_flight:
@@ -172,11 +128,7 @@ class _FleetBackfiller:
             if run.run_id in self.in_flight:
                 print(describe(run, reason), file=sys.stderr, flush=True)
 
-    def _report(self, outcome: PartitionOutcome) -> None:
-        self.outcomes.append(outcome)
-        self.on_outcome(outcome)
-
-    def _stop(self, reason: str) -> None:
+    def stop(self, reason: str, interrupt_in_flight: bool = True) -> None:
         """Terminate what was launched and not finished; wait for the runs to end."""
         for run_id in list(self.in_flight):
             try:

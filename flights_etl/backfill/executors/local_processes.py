@@ -1,9 +1,8 @@
-"""Run a backfill's partitions in-process, in parallel worker processes, each as a normal run of the instance.
+"""The local executor: a backfill's runs in parallel warm worker processes on this machine.
 
-The parent creates each run (tags ``dagster/partition``, ``dagster/partition_set``, one
-``dagster/backfill`` id, ``flights/creator``, plus the workspace's code origin) and hands its id
-to a worker process (``worker.py``), which executes it with ``execute_run``: no subprocess per
-partition, no gRPC server, so a partition costs a fraction of a second instead of ~2 s.
+The driver (``backfill/driver.py``) creates each run and hands its id here; an idle worker
+process (``backfill/worker.py``) executes it with ``execute_run``: no subprocess per partition, no
+gRPC server, so a partition costs a fraction of a second instead of ~2 s.
 
 Nothing is left looking alive:
 - a worker that dies (killed, out of memory) takes only its run down: that run is marked
@@ -17,22 +16,15 @@ Nothing is left looking alive:
 import multiprocessing
 import os
 import signal
-import threading
 import time
-import uuid
 from collections import deque
-from contextlib import contextmanager
-from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Callable, Deque, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Deque, List, Optional, Tuple
 
-from dagster import DagsterInstance, PartitionSetDefinition, PipelineDefinition, PipelineRunStatus, reconstructable
+from dagster import DagsterInstance, PipelineDefinition, PipelineRunStatus, reconstructable
 
-from flights_etl import dagster_private as private
-from flights_etl import workspace
+from flights_etl.backfill.driver import BackfillStopped, PartitionOutcome
 from flights_etl.backfill.worker import worker_main
-from flights_etl.runs import creation, process
-from flights_etl.runs.liveness import CREATOR_TAG
 
 POLL_S = 0.1  # how soon the parent notices Ctrl-C or SIGTERM while it waits on runs
 FINISH_IN_FLIGHT_S = 60.0  # after an interrupt, how long runs in flight get to record their end
@@ -43,38 +35,6 @@ UNFINISHED_STATUSES = (
     PipelineRunStatus.STARTING,
     PipelineRunStatus.STARTED,
 )
-
-
-@dataclass(frozen=True)
-class PartitionOutcome:
-    """How one partition's run ended."""
-
-    partition: str
-    run_id: str
-    status: str  # SUCCESS, FAILURE or CANCELED
-    seconds: float
-    error: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Backfill:
-    """What to run: a partition set's partitions, under one backfill id."""
-
-    partition_set: PartitionSetDefinition
-    pipeline: PipelineDefinition
-    partitions: Sequence[str]
-    backfill_id: str
-    workspace_yaml: str
-    repository_name: str
-
-
-class BackfillStopped(Exception):
-    """The backfill stopped before its end; ``reason`` says why (Ctrl-C, SIGTERM, an error)."""
-
-    def __init__(self, reason: str, exit_code: int):
-        super().__init__(reason)
-        self.reason = reason
-        self.exit_code = exit_code
 
 
 def max_workers() -> int:
@@ -112,81 +72,52 @@ class _Worker:
         return f"exited with code {code}"
 
 
-def run_backfill(
-    backfill: Backfill,
-    max_concurrent: int,
-    on_outcome: Callable[[PartitionOutcome], None],
-    instance: Optional[DagsterInstance] = None,
-) -> List[PartitionOutcome]:
-    """Run every partition of ``backfill``; call ``on_outcome`` as each finishes; return all outcomes.
+class LocalProcesses:
+    """Runs handed over execute in ``size`` warm worker processes; one created run waits per worker."""
 
-    Raises ``BackfillStopped`` after cleaning up when interrupted or when it cannot go on;
-    the outcomes reported so far stand.
-    """
-    instance = instance or DagsterInstance.get()
-    return _Backfiller(backfill, max_concurrent, on_outcome, instance).run()
-
-
-class _Backfiller:
-    def __init__(self, backfill: Backfill, max_concurrent: int, on_outcome, instance: DagsterInstance):
-        self.backfill = backfill
+    def __init__(self, pipeline: PipelineDefinition, instance: DagsterInstance, concurrency: int, partitions: int):
         self.instance = instance
-        self.on_outcome = on_outcome
-        self.outcomes: List[PartitionOutcome] = []
-        self.waiting: Deque[str] = deque(backfill.partitions)
+        self.concurrency = concurrency
+        self.size = max(1, min(concurrency, partitions))
+        self.where = f"{self.size} at a time"
+        self.recon = reconstructable(pipeline)
         self.ready: Deque[Tuple[str, str]] = deque()  # runs created, not yet handed to a worker
         self.workers: List[_Worker] = []
-        self.size = max(1, min(max_concurrent, len(backfill.partitions)))
         self.deaths_in_a_row = 0
-        repo_origin = workspace.repository_origin(backfill.workspace_yaml, backfill.repository_name)
-        self.repo_origin = repo_origin
-        self.pipeline_origin = workspace.pipeline_origin(repo_origin, backfill.pipeline.name)
-        self.recon = reconstructable(backfill.pipeline)
-        self.partitions = {partition.name: partition for partition in backfill.partition_set.get_partitions()}
-        self.base_tags = {**backfill.pipeline.tags, private.BACKFILL_ID_TAG: backfill.backfill_id}
-        self.me = process.current()
         self.context = multiprocessing.get_context("spawn")
+        self._report: Callable[[PartitionOutcome], None] = lambda _outcome: None
 
-    # -- the loop --
+    def start(self, report: Callable[[PartitionOutcome], None]) -> None:
+        self._report = report
+        self.workers = [_Worker(self.context, self.recon) for _ in range(self.size)]
 
-    def run(self) -> List[PartitionOutcome]:
-        try:
-            creation.record_backfill(
-                self.instance, self.backfill.backfill_id, self.repo_origin, self.backfill.partition_set.name,
-                list(self.backfill.partitions), self.base_tags,
-            )
-        except Exception as error:
-            raise BackfillStopped(f"stopped before any run: {_first_line(error)}", 1) from error
-        with _signals_as_flags() as stop:
-            try:
-                self.workers = [_Worker(self.context, self.recon) for _ in range(self.size)]
-                while self.waiting or self.ready or self._busy():
-                    if stop.reason:
-                        raise BackfillStopped(stop.reason, stop.exit_code)
-                    self._dispatch()
-                    self._collect(POLL_S)
-            except BackfillStopped as stopped:
-                self._stop(stopped.reason, interrupt_in_flight=stop.forward_to_workers or stopped.exit_code == 1)
-                raise
-            except Exception as error:  # the instance became unwritable, ...
-                reason = f"stopped: {_first_line(error)}"
-                self._stop(reason, interrupt_in_flight=True)
-                raise BackfillStopped(reason, 1) from error
-            finally:
-                self._shut_down_workers()
-        return self.outcomes
+    def room(self) -> int:
+        """Idle workers, plus one run created ahead per worker, so workers never wait on the parent."""
+        while len(self.workers) < self.size:  # one died with nothing left to hand it at the time
+            self.workers.append(_Worker(self.context, self.recon))
+        idle = sum(1 for worker in self.workers if worker.assignment is None and worker.process.is_alive())
+        return idle + len(self.workers) - len(self.ready)
+
+    def submit(self, name: str, run_id: str) -> None:
+        self.ready.append((name, run_id))
+        self._dispatch()
+
+    def busy(self) -> bool:
+        return bool(self.ready or self._busy())
+
+    def collect(self) -> None:
+        self._dispatch()
+        self._collect(POLL_S)
 
     def _busy(self) -> List[_Worker]:
         return [worker for worker in self.workers if worker.assignment is not None]
 
     def _dispatch(self) -> None:
         for worker in self.workers:
-            if worker.assignment is not None or not worker.process.is_alive():
-                continue
-            if not self.ready and self.waiting:
-                self.ready.append(self._create_run(self.waiting.popleft()))
             if not self.ready:
                 break
+            if worker.assignment is not None or not worker.process.is_alive():
+                continue
             name, run_id = self.ready.popleft()
             try:
                 worker.connection.send(run_id)
@@ -194,29 +125,6 @@ class _Backfiller:
                 self.ready.appendleft((name, run_id))
                 continue
             worker.assignment = (name, run_id, time.perf_counter())
-        # Keep one run created per idle-to-be worker, so workers never wait on the parent.
-        while self.waiting and len(self.ready) < len(self.workers):
-            self.ready.append(self._create_run(self.waiting.popleft()))
-
-    def _create_run(self, name: str) -> Tuple[str, str]:
-        partition = self.partitions[name]
-        run_id = str(uuid.uuid4())
-        tags = {
-            **self.base_tags,
-            **self.backfill.partition_set.tags_for_partition(partition),
-            CREATOR_TAG: self.me.encode(run=run_id),
-        }
-        run = creation.create_run_for_pipeline(
-            self.instance,
-            pipeline_def=self.backfill.pipeline,
-            run_id=run_id,
-            run_config=self.backfill.partition_set.run_config_for_partition(partition),
-            mode=self.backfill.partition_set.mode,
-            tags=tags,
-            pipeline_code_origin=self.recon.get_python_origin(),
-            external_pipeline_origin=self.pipeline_origin,
-        )
-        return name, run.run_id
 
     def _collect(self, timeout: float) -> None:
         """Wait up to ``timeout`` for results or deaths and handle them."""
@@ -265,16 +173,12 @@ class _Backfiller:
             self._report(PartitionOutcome(name, run_id, "FAILURE", time.perf_counter() - started, reason))
         if self.deaths_in_a_row > max(3, self.size):
             raise BackfillStopped(f"stopped: {self.deaths_in_a_row} worker processes died in a row (last: {how})", 1)
-        if self.waiting or self.ready:
+        if self.ready:  # else replaced when the driver has more to hand over (room)
             self.workers.append(_Worker(self.context, self.recon))
-
-    def _report(self, outcome: PartitionOutcome) -> None:
-        self.outcomes.append(outcome)
-        self.on_outcome(outcome)
 
     # -- stopping --
 
-    def _stop(self, reason: str, interrupt_in_flight: bool) -> None:
+    def stop(self, reason: str, interrupt_in_flight: bool) -> None:
         """Cancel what never started, let (or make) the runs in flight end, mark what cannot."""
         while self.ready:
             name, run_id = self.ready.popleft()
@@ -310,7 +214,7 @@ class _Backfiller:
         except Exception:  # the instance cannot be written: `flights-etl status` marks it later (liveness)
             pass
 
-    def _shut_down_workers(self) -> None:
+    def close(self) -> None:
         for worker in self.workers:
             try:
                 worker.connection.send(None)
@@ -333,43 +237,3 @@ def _signal(pid: Optional[int], signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
-
-
-class _Stop:
-    """Why the backfill should stop (None while it should go on)."""
-
-    reason: Optional[str] = None
-    exit_code = 0
-    forward_to_workers = False  # SIGTERM reached the parent only: its workers must be told
-
-
-@contextmanager
-def _signals_as_flags() -> Iterator[_Stop]:
-    """While the backfill runs, Ctrl-C and SIGTERM only set a flag that the loop checks between steps.
-
-    An exception raised wherever the parent happens to be can land between creating a run and
-    handing it to a worker, or inside a finalizer, where Python prints and drops it.
-    """
-    stop = _Stop()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop  # only the main thread receives signals
-        return
-
-    def on_sigint(_signum, _frame):
-        stop.reason, stop.exit_code = stop.reason or "interrupted by Ctrl-C", stop.exit_code or 130
-
-    def on_sigterm(_signum, _frame):
-        stop.reason, stop.exit_code = stop.reason or "stopped by SIGTERM", stop.exit_code or 143
-        stop.forward_to_workers = True
-
-    previous = signal.signal(signal.SIGINT, on_sigint), signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGTERM, previous[1])
