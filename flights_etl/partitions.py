@@ -10,18 +10,18 @@ at import): a day ``YYYY-MM-DD`` (default ``2013-12-31``, the packaged data's la
 property of the repository (``repository.py``: ``flights_etl`` runs ``local``,
 ``flights_etl_prod`` runs ``prod``), chosen by the workspace.
 """
-import os
 from datetime import date, datetime, timedelta
 from typing import List, Optional
 
 import pendulum
 from dagster import Partition, PartitionSetDefinition
 
+from flights_etl import settings
 from flights_etl.dates import days_between, month_end, months_between, parse_day
 
 FIRST_DAY = date(2013, 1, 1)
 PACKAGED_LAST_DAY = date(2013, 12, 31)
-LAST_DAY_ENV = "FLIGHTS_LAST_DAY"
+LAST_DAY_ENV = settings.LAST_DAY
 LIVE = "yesterday"
 
 
@@ -31,7 +31,7 @@ class InvalidLastDay(ValueError):
 
 def last_complete_day(current_time: Optional[datetime] = None) -> date:
     """The newest day whose data is complete: ``$FLIGHTS_LAST_DAY``, or yesterday when it says so."""
-    setting = os.environ.get(LAST_DAY_ENV, "").strip()
+    setting = settings.text(LAST_DAY_ENV)
     if not setting:
         return PACKAGED_LAST_DAY
     if setting == LIVE:

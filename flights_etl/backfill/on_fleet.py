@@ -25,9 +25,9 @@ from flights_etl.backfill.runner import (
     Backfill,
     BackfillStopped,
     PartitionOutcome,
-    _first_line,
     _signals_as_flags,
 )
+from flights_etl.errors import error_line
 from flights_etl.runs import process
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.liveness import CREATOR_TAG
@@ -81,7 +81,7 @@ class _FleetBackfiller:
                 list(self.backfill.partitions), self.base_tags,
             )
         except Exception as error:
-            raise BackfillStopped(f"stopped before any run: {_first_line(error)}", 1) from error
+            raise BackfillStopped(f"stopped before any run: {error_line(error, with_class=True)}", 1) from error
         with _signals_as_flags() as stop:
             try:
                 while self.waiting or self.in_flight:
@@ -96,7 +96,7 @@ class _FleetBackfiller:
                 self._stop(stopped.reason)
                 raise
             except Exception as error:
-                reason = f"stopped: {_first_line(error)}"
+                reason = f"stopped: {error_line(error, with_class=True)}"
                 self._stop(reason)
                 raise BackfillStopped(reason, 1) from error
         return self.outcomes
@@ -118,8 +118,8 @@ class _FleetBackfiller:
         try:
             self.instance.launch_run(run.run_id, workspace=None)
         except Exception as error:  # the broker is down: Dagster has marked the run failed, with the reason
-            self._report(PartitionOutcome(name, run.run_id, "FAILURE", 0.0, _first_line(error)))
-            raise BackfillStopped(f"stopped: {_first_line(error)}", 1) from None
+            self._report(PartitionOutcome(name, run.run_id, "FAILURE", 0.0, error_line(error, with_class=True)))
+            raise BackfillStopped(f"stopped: {error_line(error, with_class=True)}", 1) from None
         self.in_flight[run.run_id] = (name, time.monotonic())
 
     def _collect(self) -> None:

@@ -30,6 +30,7 @@ from dagster import DagsterInstance, PartitionSetDefinition, PipelineDefinition,
 
 from flights_etl.backfill import dagster_internals as internals
 from flights_etl.backfill.worker import worker_main
+from flights_etl.errors import error_line
 from flights_etl.runs import process
 from flights_etl.runs.liveness import CREATOR_TAG
 
@@ -155,7 +156,7 @@ class _Backfiller:
                 list(self.backfill.partitions), self.base_tags,
             )
         except Exception as error:
-            raise BackfillStopped(f"stopped before any run: {_first_line(error)}", 1) from error
+            raise BackfillStopped(f"stopped before any run: {error_line(error, with_class=True)}", 1) from error
         with _signals_as_flags() as stop:
             try:
                 self.workers = [_Worker(self.context, self.recon) for _ in range(self.size)]
@@ -168,7 +169,7 @@ class _Backfiller:
                 self._stop(stopped.reason, interrupt_in_flight=stop.forward_to_workers or stopped.exit_code == 1)
                 raise
             except Exception as error:  # the instance became unwritable, ...
-                reason = f"stopped: {_first_line(error)}"
+                reason = f"stopped: {error_line(error, with_class=True)}"
                 self._stop(reason, interrupt_in_flight=True)
                 raise BackfillStopped(reason, 1) from error
             finally:
@@ -332,11 +333,6 @@ def _signal(pid: Optional[int], signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
 class _Stop:

@@ -21,6 +21,7 @@ import time
 
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRunStatus, reconstructable
 
+from flights_etl import settings
 from flights_etl.backfill import dagster_internals as internals
 from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
 from flights_etl.fleet.version import code_version
@@ -52,7 +53,7 @@ class WorkerProcess:
         instance = self.instance
         run = instance.get_run_by_id(run_id)
         if run is None:
-            return _log(f"run {run_id} is not in this worker's instance (DAGSTER_HOME={os.environ.get('DAGSTER_HOME')}): "
+            return _log(f"run {run_id} is not in this worker's instance (DAGSTER_HOME={settings.read(settings.DAGSTER_HOME)}): "
                         "the worker and the launcher must share the instance")
         me = f"{self.hostname} pid {os.getpid()}"
         if not self.redis.set(claim_key(run_id), me, nx=True, ex=CLAIM_TTL_S):

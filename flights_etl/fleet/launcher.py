@@ -35,6 +35,7 @@ from flights_etl.backfill.dagster_internals import (
     RunLauncher,
     WorkerStatus,
 )
+from flights_etl.errors import error_line
 from flights_etl.fleet.broker import DEFAULT_QUEUE, TASK_NAME, broker_url, make_app, masked, queued_task_ids, redis_client
 from flights_etl.fleet.version import code_version
 from flights_etl.runs.lease import is_live, lease_of, why_expired
@@ -110,7 +111,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         except Exception as error:
             raise RuntimeError(
                 f"could not send run {run.run_id} to the Celery broker {masked(self.broker)} (queue {self.queue}): "
-                f"{_first_line(error)}"
+                f"{error_line(error, with_class=True)}"
             ) from None
 
     def _send(self, run_id: str) -> None:
@@ -175,7 +176,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         except Exception as error:
             # Dagster 0.15.10's run monitoring fails a run on UNKNOWN: not knowing is not dying, so
             # the run counts as running until its lease can be read (the next check, 5 s later).
-            return CheckRunHealthResult(WorkerStatus.RUNNING, f"lease unreadable for now: {_first_line(error)}")
+            return CheckRunHealthResult(WorkerStatus.RUNNING, f"lease unreadable for now: {error_line(error, with_class=True)}")
         if is_live(lease, now):
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"leased by {lease.owner}")
         reason = why_expired(lease, now) or "no worker ever took its lease"
@@ -186,8 +187,3 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
     def dispose(self):
         if self._redis is not None:
             self._redis.close()
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__

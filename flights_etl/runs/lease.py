@@ -9,21 +9,22 @@ survive). When the run ends the worker marks the lease ended. Redis holds no own
 the broker (restart, blip) never makes a run look dead; only an expired lease does.
 """
 import json
-import os
 from dataclasses import asdict, dataclass
 from typing import Optional
 
 from dagster import DagsterInstance
 
+from flights_etl import settings
+
 KEY_PREFIX = "flights/lease/"
-TTL_ENV = "FLIGHTS_LEASE_TTL_S"
+TTL_ENV = settings.LEASE_TTL_S
 DEFAULT_TTL_S = 30.0
 HEARTBEAT_S = 5.0
 
 
 def lease_ttl_s() -> float:
     """The lease's time to live, read when asked (never at import)."""
-    text = os.environ.get(TTL_ENV)
+    text = settings.read(TTL_ENV)
     if not text:
         return DEFAULT_TTL_S
     try:

@@ -20,7 +20,6 @@ within ~90 s; ``flights-etl status``/``backfill`` and the fleet backfill sweep a
 """
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -28,13 +27,14 @@ from typing import List, Mapping, Optional, Tuple
 
 from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
+from flights_etl import settings
 from flights_etl.backfill.dagster_internals import BACKFILL_ID_TAG, RunsFilter
 from flights_etl.runs.executor import EXECUTOR_TAG
 from flights_etl.runs.lease import Lease, is_live, leases_of, why_expired
 from flights_etl.runs.liveness import CREATOR_TAG, UNFINISHED, reap_dead_runs
 
 logger = logging.getLogger("flights_etl.watchdog")
-GRACE_ENV = "FLIGHTS_WATCHDOG_GRACE_S"
+GRACE_ENV = settings.WATCHDOG_GRACE_S
 DEFAULT_GRACE_S = 60.0
 SWEEP_INTERVAL_S = 30  # the sensor's minimum interval
 MAX_RESENDS = 3
@@ -45,7 +45,7 @@ RUNNING = (PipelineRunStatus.STARTED, PipelineRunStatus.CANCELING)
 
 
 def grace_s() -> float:
-    text = os.environ.get(GRACE_ENV)
+    text = settings.read(GRACE_ENV)
     if not text:
         return DEFAULT_GRACE_S
     try:

@@ -12,13 +12,13 @@ at once becomes an orderly stream. Both are read from the environment at each ti
 import): ``$FLIGHTS_LANDING_SETTLE_S`` (default 60) and ``$FLIGHTS_LANDING_MAX_RUNS`` (default 10;
 0 launches nothing). The skip reason says what each waiting day waits for.
 """
-import os
 import time
 from datetime import date
 from typing import Dict, List, Optional, Tuple
 
 from dagster import DefaultSensorStatus, PartitionSetDefinition, PipelineRunStatus, RunRequest, SensorDefinition, SkipReason, sensor
 
+from flights_etl import settings
 from flights_etl.backfill.changes import CHANGED, FINISHED, LANDED, DayFiles, day_status, landing_now, loaded_sources
 from flights_etl.backfill.dagster_internals import RUN_KEY_TAG, RunsFilter
 from flights_etl.backfill.selection import latest_status_by_partition
@@ -27,7 +27,7 @@ from flights_etl.warehouse import default_location, open_warehouse
 
 NAME = "flights_landing_sensor"
 MINIMUM_INTERVAL_S = 30
-SETTLE_ENV, MAX_RUNS_ENV = "FLIGHTS_LANDING_SETTLE_S", "FLIGHTS_LANDING_MAX_RUNS"
+SETTLE_ENV, MAX_RUNS_ENV = settings.LANDING_SETTLE_S, settings.LANDING_MAX_RUNS
 DEFAULT_SETTLE_S, DEFAULT_MAX_RUNS = 60.0, 10
 REQUESTED_BY = "landing-sensor"  # the flights/requested_by tag of its runs
 SHOWN = 8  # waiting days named in the skip reason
@@ -35,7 +35,7 @@ SHOWN = 8  # waiting days named in the skip reason
 
 def setting(name: str, default: float, minimum: float = 0) -> float:
     """A number from the environment, or a one-line error naming it."""
-    text = os.environ.get(name, "").strip()
+    text = settings.text(name)
     if not text:
         return default
     try:

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
+from flights_etl.errors import error_line
 from flights_etl.urls import masked, url_scheme
 from flights_etl.warehouse.base import Warehouse, WarehouseError
 from flights_etl.warehouse.tables import FILES_TABLE, LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
@@ -79,7 +80,7 @@ class PostgresWarehouse(Warehouse):
             except psycopg2.Error as error:
                 raise WarehouseError(
                     f"cannot connect to the PostgreSQL warehouse {self.location} "
-                    f"(host {self.host}, database {self.database}): {self._scrub(_first_line(error))}"
+                    f"(host {self.host}, database {self.database}): {self._scrub(error_line(error))}"
                 ) from None
         with _ACTIVE_LOCK:
             _ACTIVE.add(connection)
@@ -122,7 +123,7 @@ class PostgresWarehouse(Warehouse):
             except psycopg2.Error as error:
                 raise WarehouseError(
                     f"writing partition {key} to the PostgreSQL warehouse {self.location} failed, nothing was "
-                    f"written: {self._scrub(_first_line(error))}"
+                    f"written: {self._scrub(error_line(error))}"
                 ) from None
 
     @staticmethod
@@ -151,7 +152,7 @@ class PostgresWarehouse(Warehouse):
                 return None
             except psycopg2.Error as error:
                 raise WarehouseError(
-                    f"reading the PostgreSQL warehouse {self.location} failed: {self._scrub(_first_line(error))}"
+                    f"reading the PostgreSQL warehouse {self.location} failed: {self._scrub(error_line(error))}"
                 ) from None
         frame = pd.DataFrame.from_records(rows, columns=columns)
         for column in frame.columns:  # numbers as DuckDB gives them: float64 (NaN) or int64
@@ -240,8 +241,3 @@ def _checked(url: str):
             f"the warehouse URL {masked(url)} is malformed: expected postgresql://user[:password]@host[:port]/database"
         )
     return parts
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
