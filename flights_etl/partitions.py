@@ -18,6 +18,7 @@ from dagster import Partition, PartitionSetDefinition
 
 from flights_etl import settings
 from flights_etl.dates import days_between, month_end, months_between, parse_day
+from flights_etl.runs.tags import GRANULARITY_TAG, MONTH_TAG
 
 FIRST_DAY = date(2013, 1, 1)
 PACKAGED_LAST_DAY = date(2013, 12, 31)
@@ -74,11 +75,11 @@ def monthly_run_config(partition: Partition) -> dict:
 
 
 def daily_tags(partition: Partition) -> dict:
-    return {"flights/granularity": "daily", "flights/month": partition.name[:7]}
+    return {GRANULARITY_TAG: "daily", MONTH_TAG: partition.name[:7]}
 
 
 def monthly_tags(partition: Partition) -> dict:
-    return {"flights/granularity": "monthly", "flights/month": partition.name}
+    return {GRANULARITY_TAG: "monthly", MONTH_TAG: partition.name}
 
 
 def daily_partition_set(mode: str = "local") -> PartitionSetDefinition:

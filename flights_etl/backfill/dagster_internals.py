@@ -38,7 +38,7 @@ import pendulum
 import sqlalchemy as db
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
+from dagster import DagsterInstance, PipelineRun
 from dagster._core.events import (
     EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
     EngineEventData,  # noqa: F401  (re-exported: tests record a failed launch as Dagster does)
@@ -74,7 +74,9 @@ from dagster_postgres.utils import pg_url_from_config
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
-ENDED_STATUSES = (PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
+from flights_etl import settings
+from flights_etl.runs.statuses import ENDED as ENDED_STATUSES
+
 SNAPSHOT_KINDS = 2  # a run stores its pipeline's snapshot and its execution plan's
 
 NOOP_COMPUTE_LOGS = {
@@ -117,7 +119,7 @@ def worker_instance() -> DagsterInstance:
     the run's event file kept open; PostgreSQL: connections kept open; see the module's
     docstring). Run events, statuses and materializations are recorded as usual.
     """
-    home = os.environ.get("DAGSTER_HOME")
+    home = settings.read(settings.DAGSTER_HOME)
     if not home:
         return DagsterInstance.get()  # raises Dagster's own clear error about DAGSTER_HOME
     ref = InstanceRef.from_dir(home, overrides={"compute_logs": NOOP_COMPUTE_LOGS})
@@ -131,12 +133,12 @@ def worker_instance() -> DagsterInstance:
     return pool_postgres_connections(DagsterInstance.from_ref(ref))
 
 
-POOLING_ENV = "FLIGHTS_BACKFILL_POOLING"  # "off": Dagster's own connection per call (to measure it)
+POOLING_ENV = settings.BACKFILL_POOLING  # "off": Dagster's own connection per call (to measure it)
 
 
 def pool_postgres_connections(instance: DagsterInstance) -> DagsterInstance:
     """On dagster-postgres storage, let the run and event storages keep one connection open."""
-    if os.environ.get(POOLING_ENV, "").lower() == "off":
+    if settings.text(POOLING_ENV).lower() == "off":
         return instance
     for storage in (instance.run_storage, instance.event_log_storage):
         if isinstance(storage, PostgresRunStorage):

@@ -11,10 +11,10 @@ from dagster import (
     DagsterInstance,
     EventRecordsFilter,
     PartitionSetDefinition,
-    PipelineRunStatus,
 )
 
-from flights_etl.backfill.selection import FAILED_STATUSES, latest_status_by_partition
+from flights_etl.backfill.selection import latest_status_by_partition
+from flights_etl.runs.statuses import ENDED as FINISHED_STATUSES
 
 # The table whose per-partition row count the status shows, per partition set.
 ROWS_TABLE = {"flights_daily_partition_set": "flights", "flights_monthly_partition_set": "monthly_report"}
@@ -52,9 +52,6 @@ def partition_statuses(
         status = (changes or {}).get(name, run.status.value)
         statuses.append(PartitionStatus(name, status, run.run_id, end, rows.get(run.run_id)))
     return statuses
-
-
-FINISHED_STATUSES = (PipelineRunStatus.SUCCESS, *FAILED_STATUSES)
 
 
 class RunsStillGoing(RuntimeError):

@@ -27,10 +27,10 @@ from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_
 from flights_etl.fleet.version import code_version
 from flights_etl.runs.executor import WORKER_NAME_ENV, WORKER_TAG  # noqa: F401  (WORKER_TAG re-exported)
 from flights_etl.runs.lease import Lease, is_live, lease_of, new_lease, write_lease
+from flights_etl.runs.statuses import WAITING
 from flights_etl.warehouse.postgres_backend import cancel_active_statements
 
 logger = logging.getLogger("flights_etl.fleet")
-WAITING = (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING)
 CANCEL_POLL_S = 1.0
 
 

@@ -39,8 +39,10 @@ from flights_etl.errors import error_line
 from flights_etl.fleet.broker import DEFAULT_QUEUE, TASK_NAME, broker_url, make_app, masked, queued_task_ids, redis_client
 from flights_etl.fleet.version import code_version
 from flights_etl.runs.lease import is_live, lease_of, why_expired
+from flights_etl.runs.statuses import WAITING
+from flights_etl.runs.tags import MAX_RETRIES_TAG, RETRY_STRATEGY_TAG
 
-RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "ALL_STEPS"}
+RETRY_TAGS = {MAX_RETRIES_TAG: "1", RETRY_STRATEGY_TAG: "ALL_STEPS"}
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
 
@@ -145,14 +147,13 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         return run is not None and not run.is_finished
 
     def terminate(self, run_id: str) -> bool:
-        from dagster import PipelineRunStatus
 
         instance = self._instance
         run = instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             return False
         claimed = is_live(lease_of(instance, run_id), time.time())
-        if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING) and not claimed:
+        if run.status in WAITING and not claimed:
             try:
                 self.redis.ping()  # an unreachable broker would make the revoke retry for seconds
                 self.app.control.revoke(run_id)  # its task's id is the run's

@@ -12,8 +12,7 @@ from datetime import date
 from dagster import Failure, Field, MetadataValue, resource
 
 from flights_etl.dates import month_end, parse_day, parse_month
-
-PARTITION_TAG = "dagster/partition"  # set by the partition sets, backfills and Dagit's partition picker
+from flights_etl.runs.tags import PARTITION_TAG
 
 
 class _Partition:

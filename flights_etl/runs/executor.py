@@ -10,9 +10,8 @@ from dagster import Executor, executor, in_process_executor
 
 from flights_etl import settings
 from flights_etl.runs import process
+from flights_etl.runs.tags import EXECUTOR_TAG, WORKER_TAG
 
-EXECUTOR_TAG = "flights/executor"
-WORKER_TAG = "flights/worker"  # the fleet worker's name, when a fleet worker executes the run
 WORKER_NAME_ENV = settings.WORKER_NAME
 
 

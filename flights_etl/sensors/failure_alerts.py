@@ -21,6 +21,7 @@ from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorConte
 from flights_etl import settings
 from flights_etl.errors import first_line
 from flights_etl.runs.errors import own_message
+from flights_etl.runs.tags import PARTITION_TAG
 
 ALERT_CHANNEL_ENV = settings.ALERT_CHANNEL
 SLACK_TOKEN_ENV = settings.SLACK_TOKEN
@@ -33,7 +34,7 @@ LOG_FORMAT = "%(asctime)s - flights_etl.alerts - %(levelname)s - %(message)s"
 def alert_text(context: RunFailureSensorContext) -> str:
     run = context.pipeline_run
     step, error = _first_step_failure(context)
-    partition = run.tags.get("dagster/partition", "no partition")
+    partition = run.tags.get(PARTITION_TAG, "no partition")
     where = f"at step {step}" if step else "before any step"
     return f"{run.pipeline_name} {partition} failed {where}: {error} (run {run.run_id}, mode {run.mode})"
 

@@ -16,13 +16,15 @@ import time
 from datetime import date
 from typing import Dict, List, Optional, Tuple
 
-from dagster import DefaultSensorStatus, PartitionSetDefinition, PipelineRunStatus, RunRequest, SensorDefinition, SkipReason, sensor
+from dagster import DefaultSensorStatus, PartitionSetDefinition, RunRequest, SensorDefinition, SkipReason, sensor
 
 from flights_etl import settings
 from flights_etl.backfill.changes import CHANGED, FINISHED, LANDED, DayFiles, day_status, landing_now, loaded_sources
 from flights_etl.backfill.dagster_internals import RUN_KEY_TAG, RunsFilter
 from flights_etl.backfill.selection import latest_status_by_partition
 from flights_etl.contract.paths import default_landing_dir
+from flights_etl.runs.statuses import FAILED
+from flights_etl.runs.tags import LANDING_TAG, REQUESTED_BY_TAG
 from flights_etl.warehouse import default_location, open_warehouse
 
 NAME = "flights_landing_sensor"
@@ -58,7 +60,7 @@ def decide(
         return None, None
     if latest is not None and latest.status not in FINISHED:
         return None, f"waiting for run {latest.run_id[:8]} ({latest.status.value.lower()})"
-    if status in (PipelineRunStatus.FAILURE.value, PipelineRunStatus.CANCELED.value):
+    if status in {failed.value for failed in FAILED}:
         ran_at = latest.start_time or latest.end_time or 0.0
         if files.newest_mtime_s <= ran_at:
             return None, f"latest run {latest.run_id[:8]} {status.lower()}: waiting for changed files"
@@ -103,7 +105,7 @@ def landing_sensor(daily_set: PartitionSetDefinition) -> SensorDefinition:
         launched = {
             run.tags[RUN_KEY_TAG]: run.run_id
             for run in instance.get_runs(RunsFilter(pipeline_name=daily_set.pipeline_name,
-                                                    tags={"flights/requested_by": REQUESTED_BY}))
+                                                    tags={REQUESTED_BY_TAG: REQUESTED_BY}))
             if RUN_KEY_TAG in run.tags
         }
         now, requests, waiting = time.time(), [], []
@@ -121,8 +123,8 @@ def landing_sensor(daily_set: PartitionSetDefinition) -> SensorDefinition:
             requests.append(RunRequest(
                 run_key=run_key,
                 run_config=daily_set.run_config_for_partition(partition),
-                tags={**daily_set.tags_for_partition(partition), "flights/requested_by": REQUESTED_BY,
-                      "flights/landing": words},
+                tags={**daily_set.tags_for_partition(partition), REQUESTED_BY_TAG: REQUESTED_BY,
+                      LANDING_TAG: words},
             ))
         if requests:
             return requests
