@@ -29,11 +29,10 @@ from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
 from flights_etl import settings
 from flights_etl.backfill.dagster_internals import BACKFILL_ID_TAG, RunsFilter
-from flights_etl.runs.executor import EXECUTOR_TAG
 from flights_etl.runs.lease import Lease, is_live, leases_of, why_expired
-from flights_etl.runs.liveness import CREATOR_TAG, UNFINISHED, reap_dead_runs
-from flights_etl.runs.statuses import FAILED, RUNNING, WAITING
-from flights_etl.runs.tags import PARTITION_TAG, RESENT_TAG
+from flights_etl.runs.liveness import reap_dead_runs
+from flights_etl.runs.statuses import FAILED, RUNNING, UNFINISHED, WAITING
+from flights_etl.runs.tags import CREATOR_TAG, EXECUTOR_TAG, PARTITION_TAG, RESENT_TAG
 
 logger = logging.getLogger("flights_etl.watchdog")
 GRACE_ENV = settings.WATCHDOG_GRACE_S

@@ -19,11 +19,11 @@ from typing import Dict, List, Optional, Tuple
 from dagster import DefaultSensorStatus, PartitionSetDefinition, RunRequest, SensorDefinition, SkipReason, sensor
 
 from flights_etl import settings
-from flights_etl.backfill.changes import CHANGED, FINISHED, LANDED, DayFiles, day_status, landing_now, loaded_sources
+from flights_etl.backfill.changes import CHANGED, LANDED, DayFiles, day_status, landing_now, loaded_sources
 from flights_etl.backfill.dagster_internals import RUN_KEY_TAG, RunsFilter
 from flights_etl.backfill.selection import latest_status_by_partition
 from flights_etl.contract.paths import default_landing_dir
-from flights_etl.runs.statuses import FAILED
+from flights_etl.runs.statuses import ENDED, FAILED
 from flights_etl.runs.tags import LANDING_TAG, REQUESTED_BY_TAG
 from flights_etl.warehouse import default_location, open_warehouse
 
@@ -58,7 +58,7 @@ def decide(
     ``launched``: the run keys this sensor requested already, to their run ids."""
     if not files.landed:
         return None, None
-    if latest is not None and latest.status not in FINISHED:
+    if latest is not None and latest.status not in ENDED:
         return None, f"waiting for run {latest.run_id[:8]} ({latest.status.value.lower()})"
     if status in {failed.value for failed in FAILED}:
         ran_at = latest.start_time or latest.end_time or 0.0
