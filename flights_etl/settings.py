@@ -47,7 +47,7 @@ SETTINGS = (
     Setting(SLACK_TOKEN, "none", "Slack bot token for alerts and notifications (prod mode); never logged."),
     Setting(DAGSTER_HOME, "none (required)", "The Dagster instance's folder (its `dagster.yaml`)."),
     Setting(DAGSTER_PG_URL, "none",
-            "The PostgreSQL instance's URL, read by `deploy/*/dagster.yaml` (Dagster reads it, not this module)."),
+            "The PostgreSQL instance's URL, read by Dagster from `deploy/postgres/dagster.yaml` and `deploy/fleet/dagster.yaml`."),
 )
 NAMES = frozenset(setting.name for setting in SETTINGS)
 
