@@ -1,10 +1,10 @@
 """Resources per environment, merged into the modes both pipelines offer."""
 from dagster import ModeDefinition, mem_io_manager
-from dagster_slack import slack_resource
 
 from flights_etl.resources.landing import landing_resource
 from flights_etl.resources.notifier import log_notifier, slack_notifier
 from flights_etl.resources.partition import daily_partition_resource, monthly_partition_resource
+from flights_etl.resources.slack import slack_resource
 from flights_etl.resources.step_outputs import step_outputs_io_manager
 from flights_etl.resources.warehouse import explicit_warehouse_resource, warehouse_resource
 from flights_etl.runs.executor import recording_in_process_executor
@@ -38,9 +38,7 @@ TEST_RESOURCES = {
 PROD_RESOURCES = {
     **LOCAL_RESOURCES,
     "notifier": slack_notifier,
-    # The token from the deployment only: an empty schema refuses resources.slack.config in run config
-    # (with a plain dict, run config given there would be accepted and silently ignored).
-    "slack": slack_resource.configured(lambda _config: {"token": {"env": "SLACK_TOKEN"}}, config_schema={}),
+    "slack": slack_resource,
 }
 
 MODES = [

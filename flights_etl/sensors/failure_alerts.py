@@ -20,11 +20,11 @@ from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorConte
 
 from flights_etl import settings
 from flights_etl.errors import first_line
+from flights_etl.resources.slack import slack_client as default_slack_client
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.tags import PARTITION_TAG
 
 ALERT_CHANNEL_ENV = settings.ALERT_CHANNEL
-SLACK_TOKEN_ENV = settings.SLACK_TOKEN
 logger = logging.getLogger("flights_etl.alerts")
 
 
@@ -82,14 +82,6 @@ def alert_logger() -> logging.Logger:
     return logger
 
 
-def _slack_client():
-    from slack_sdk import WebClient
-
-    token = settings.read(SLACK_TOKEN_ENV)
-    if not token:
-        raise RuntimeError(f"${SLACK_TOKEN_ENV} is not set: cannot post the alert to Slack")
-    return WebClient(token=token)
-
 
 ALERT_PREFIX = "flights alert: "
 
@@ -102,7 +94,7 @@ def send_alert(text: str, run, instance, slack_client: Optional[Callable] = None
     if run.mode != "prod":
         return
     try:
-        client = (slack_client or _slack_client)()
+        client = (slack_client or default_slack_client)()
         client.chat_postMessage(channel=settings.read(ALERT_CHANNEL_ENV) or "#data-pipelines", text=text)
     except Exception as error:  # messages of slack_sdk and ours name no token
         problem = f"flights alert not posted to Slack ({type(error).__name__}): {first_line(str(error), 'no message')}"
