@@ -62,3 +62,18 @@ def read(name: str) -> Optional[str]:
 def text(name: str) -> str:
     """The variable's value now, stripped; ``""`` when unset."""
     return (read(name) or "").strip()
+
+
+def number(name: str, default: float, minimum: float = 0, above: bool = False, why: str = "") -> float:
+    """A number from the variable, ``default`` when unset; a one-line error naming it when it is not a
+    number ``>= minimum`` (``> minimum`` with ``above``), followed by ``why``."""
+    value_text = text(name)
+    if not value_text:
+        return default
+    try:
+        value = float(value_text)
+    except ValueError:
+        value = None
+    if value is None or value != value or value < minimum or (above and value == minimum):
+        raise ValueError(f"${name}={value_text!r}: expected a number {'>' if above else '>='} {minimum:g}{why}")
+    return value

@@ -81,3 +81,17 @@ def test_settings_are_unique_and_described():
     assert len(names) == len(set(names)) == len(settings.NAMES)
     assert all(setting.default and setting.description.endswith(".") for setting in settings.SETTINGS)
     assert "|" not in "".join(setting.default + setting.description for setting in settings.SETTINGS)
+
+
+def test_numbers_are_checked_with_one_line_naming_the_variable(monkeypatch):
+    name = settings.LEASE_TTL_S
+    monkeypatch.delenv(name, raising=False)
+    assert settings.number(name, 30.0) == 30.0
+    for bad in ("soon", "nan", "-1"):
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(ValueError, match=rf"^\$FLIGHTS_LEASE_TTL_S='{bad}': expected a number >= 0$"):
+            settings.number(name, 30.0)
+    monkeypatch.setenv(name, "5")
+    assert settings.number(name, 30.0, minimum=5) == 5.0
+    with pytest.raises(ValueError, match=r"^\$FLIGHTS_LEASE_TTL_S='5': expected a number > 5 \(seconds\)$"):
+        settings.number(name, 30.0, minimum=5, above=True, why=" (seconds)")

@@ -24,16 +24,7 @@ HEARTBEAT_S = 5.0
 
 def lease_ttl_s() -> float:
     """The lease's time to live, read when asked (never at import)."""
-    text = settings.read(TTL_ENV)
-    if not text:
-        return DEFAULT_TTL_S
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"${TTL_ENV} must be a number of seconds, got {text!r}") from None
-    if value <= HEARTBEAT_S:
-        raise ValueError(f"${TTL_ENV} must be more than the {HEARTBEAT_S:.0f} s heartbeat, got {text!r}")
-    return value
+    return settings.number(TTL_ENV, DEFAULT_TTL_S, minimum=HEARTBEAT_S, above=True, why=" (seconds, more than the heartbeat)")
 
 
 @dataclass(frozen=True)

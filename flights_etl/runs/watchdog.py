@@ -43,13 +43,7 @@ SUSPECT_PREFIX = "flights/watchdog/"  # kvs: since when a run has looked strande
 
 
 def grace_s() -> float:
-    text = settings.read(GRACE_ENV)
-    if not text:
-        return DEFAULT_GRACE_S
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"${GRACE_ENV} must be a number of seconds, got {text!r}") from None
+    return settings.number(GRACE_ENV, DEFAULT_GRACE_S, why=" (seconds)")
 
 
 class Action(Enum):

@@ -35,18 +35,7 @@ REQUESTED_BY = "landing-sensor"  # the flights/requested_by tag of its runs
 SHOWN = 8  # waiting days named in the skip reason
 
 
-def setting(name: str, default: float, minimum: float = 0) -> float:
-    """A number from the environment, or a one-line error naming it."""
-    text = settings.text(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or value < minimum or value != value:
-        raise ValueError(f"${name}={text!r}: expected a number >= {minimum:g}")
-    return value
+setting = settings.number  # a number from the environment, or a one-line error naming it
 
 
 def decide(
