@@ -1,6 +1,7 @@
 """``flights-etl``: the project's own command line (land files, backfill, status, summary)."""
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -233,7 +234,9 @@ def backfill(partition_set_name, start, end, partitions, everything, only, max_c
     except BackfillStopped as stop:  # cleaned up; what finished is in outcomes
         stopped = stop
     progress.finish()
-    click.echo(summary_table(outcomes, time.monotonic() - started, stopped=stopped.reason if stopped else None))
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    click.echo(summary_table(outcomes, time.monotonic() - started, stopped=stopped.reason if stopped else None,
+                             width=width))
     if stopped:
         left = len(chosen) - len(outcomes)
         click.echo(

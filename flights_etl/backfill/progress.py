@@ -1,5 +1,4 @@
 """Progress of a backfill: a live bar on a terminal, one plain line per partition elsewhere."""
-import shutil
 import sys
 import time
 from typing import IO, List, Optional
@@ -60,8 +59,9 @@ class Progress:
 
 def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, stopped: Optional[str] = None,
                   width: Optional[int] = None) -> str:
-    """Counts per status, the failed partitions with their first error, and the timing; the error
-    column wraps so that the table fits ``width`` columns (default: the terminal's, else $COLUMNS, else 100)."""
+    """Counts per status, the failed partitions with their first error, and the timing. With a
+    ``width`` (the CLI gives its terminal's), the error column wraps so the table fits it; without
+    one (output to a file or a pipe) each error stays on one line, whole, for grep."""
     counts = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -73,7 +73,7 @@ def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, stopped
         # tabulate's "simple" columns: at least the header + 2 wide, two spaces between columns
         fixed = sum(max(len(header) + 2, *(len(str(row[index])) for row in rows)) + 2
                     for index, header in enumerate(headers[:3]))
-        error_width = max(20, (width or shutil.get_terminal_size((100, 24)).columns) - fixed)
+        error_width = max(20, width - fixed) if width else None
         lines.append("")
         lines.append(tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=[None, None, None, error_width]))
     per_partition = wall_seconds / len(outcomes) if outcomes else 0.0

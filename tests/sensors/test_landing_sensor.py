@@ -162,7 +162,7 @@ def landed(tmp_path, monkeypatch):
     monkeypatch.setenv("FLIGHTS_LANDING_SETTLE_S", "1")
     monkeypatch.setenv("FLIGHTS_LANDING_MAX_RUNS", "3")
     return SimpleNamespace(landing=landing, warehouse=warehouse,
-                           resources={"warehouse": {"config": {"location": warehouse}}, "landing": {"config": {"dir": landing}}})
+                           resources={"warehouse": {"config": {"lock_timeout_s": 10.0}}})
 
 
 def _evaluate(instance):
