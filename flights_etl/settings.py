@@ -37,7 +37,7 @@ SETTINGS = (
     Setting(LAST_DAY, "`2013-12-31`",
             "The newest complete day the partition sets reach: `YYYY-MM-DD`, or `yesterday`."),
     Setting(BROKER_URL, "none", "The fleet's Redis broker, `redis://:password@host:6379/0` (fleet only)."),
-    Setting(WORKER_NAME, "none", "The name a fleet worker writes in its runs' `flights/worker` tag."),
+    Setting(WORKER_NAME, "none", "Set by `flights-etl worker` for its processes: the name written in its runs' `flights/worker` tag."),
     Setting(BACKFILL_POOLING, "on", "`off`: Dagster's own PostgreSQL connection per call (to measure pooling)."),
     Setting(LANDING_SETTLE_S, "60", "Seconds a landing file must be unchanged before the landing sensor loads it."),
     Setting(LANDING_MAX_RUNS, "10", "Most runs the landing sensor requests per tick."),
