@@ -16,7 +16,7 @@ TO ?= 2013-01-31
 DAGIT_PORT ?= 3000
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run land backfill wait summary report test lint dagit chromium servers pg stack clean
+.PHONY: install run land backfill wait summary report test test-quick lint dagit chromium servers pg stack clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ report: install
 
 test: install chromium servers
 	$(BIN)/pytest
+
+# The inner loop (about a minute): no server, daemon, Dagit or browser. `make test` runs everything.
+test-quick: install
+	$(BIN)/pytest -m "not slow and not ui and not server"
 
 lint: install
 	$(BIN)/ruff check .

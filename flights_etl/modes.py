@@ -7,6 +7,7 @@ from flights_etl.resources.partition import daily_partition_resource, monthly_pa
 from flights_etl.resources.slack import slack_resource
 from flights_etl.resources.step_outputs import step_outputs_io_manager
 from flights_etl.resources.warehouse import explicit_warehouse_resource, warehouse_resource
+from flights_etl.resources.warehouse_tables import warehouse_tables_io_manager
 from flights_etl.runs.executor import recording_in_process_executor
 
 # Every mode executes in-process, recording the executing process first (see runs/executor.py).
@@ -25,6 +26,8 @@ LOCAL_RESOURCES = {
     "notifier": log_notifier,
     # Small step outputs that Dagit can re-execute from failure (landing frames are re-read, not stored).
     "io_manager": step_outputs_io_manager,
+    # The solids' table outputs (Dagit's assets): already in the warehouse, so stored nowhere else.
+    "warehouse_tables": warehouse_tables_io_manager,
 }
 
 TEST_RESOURCES = {
@@ -33,6 +36,7 @@ TEST_RESOURCES = {
     "landing": landing_resource,
     "notifier": log_notifier,
     "io_manager": mem_io_manager,
+    "warehouse_tables": warehouse_tables_io_manager,
 }
 
 PROD_RESOURCES = {

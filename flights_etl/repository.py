@@ -5,7 +5,7 @@
 failure alerts on Slack). The workspace picks one: ``workspace.yaml`` loads ``flights_etl``,
 ``deploy/workspace.prod.yaml`` loads ``flights_etl_prod``.
 """
-from dagster import repository
+from dagster import AssetKey, SourceAsset, repository
 
 from flights_etl.partitions import daily_partition_set, monthly_partition_set
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
@@ -16,6 +16,12 @@ from flights_etl.sensors.landing import landing_sensor
 from flights_etl.sensors.monthly_report import monthly_report_sensor
 from flights_etl.sensors.run_watchdog import flights_run_watchdog_sensor
 
+# The landing files as source assets: Dagit's asset graph starts from them (solids/reporting.py).
+LANDING_ASSETS = [
+    SourceAsset(AssetKey(["landing", dataset]), description=f"The day's {dataset} landing files (one per day).")
+    for dataset in ("flights", "weather")
+]
+
 
 def definitions(mode: str) -> list:
     daily, monthly = daily_partition_set(mode), monthly_partition_set(mode)
@@ -25,7 +31,7 @@ def definitions(mode: str) -> list:
     sensors = [
         monthly_report_sensor(daily, monthly), flights_failure_alert_sensor, landing_sensor(daily), flights_run_watchdog_sensor,
     ]
-    return pipelines + partition_sets + schedules + sensors
+    return pipelines + partition_sets + schedules + sensors + LANDING_ASSETS
 
 
 @repository

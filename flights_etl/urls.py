@@ -5,8 +5,8 @@ parse cleanly (a password with an unescaped ``/``, ``?`` or ``#`` moves part of 
 path) is printed as its scheme only.
 """
 import re
-from typing import Optional
-from urllib.parse import unquote, urlsplit
+from typing import List, Optional
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 
@@ -39,3 +39,35 @@ def masked(url: str) -> str:
     if parts.username:
         netloc = f"{unquote(parts.username)}@{netloc}"
     return f"{scheme}://{netloc}{parts.path}"
+
+
+def secrets_of(url: str) -> List[str]:
+    """Every spelling of a secret the URL holds, longest first, to scrub from a driver's messages:
+    the password as written and decoded (libpq echoes a badly encoded one verbatim), and the values
+    of query parameters such as ``password``/``sslpassword``."""
+    found = set()
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo = netloc.rsplit("@", 1)[0]
+            if ":" in userinfo:
+                raw = userinfo.split(":", 1)[1]
+                found.update({raw, unquote(raw)})
+        for key, value in parse_qsl(parts.query, keep_blank_values=False):
+            if "pass" in key.lower() or "secret" in key.lower() or "token" in key.lower():
+                found.add(value)
+        for piece in parts.query.split("&"):  # as written, before decoding
+            key, _, value = piece.partition("=")
+            if value and ("pass" in key.lower() or "secret" in key.lower() or "token" in key.lower()):
+                found.add(value)
+    except ValueError:
+        pass
+    return sorted((secret for secret in found if secret), key=len, reverse=True)
+
+
+def scrubbed(text: str, url: str) -> str:
+    """``text`` with every secret of ``url`` replaced by ``***``."""
+    for secret in secrets_of(url):
+        text = text.replace(secret, "***")
+    return text

@@ -17,4 +17,4 @@ from flights_etl.solids.read_landing import read_flights, read_weather
 def flights_daily_pipeline():
     flights = read_flights()
     weather = read_weather()
-    notify_complete(load_partition(flights, weather, build_daily_delays(flights, weather)))
+    notify_complete(load_partition(flights, weather, build_daily_delays(flights, weather)).result)

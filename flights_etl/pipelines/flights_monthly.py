@@ -13,4 +13,4 @@ from flights_etl.solids.notify import notify_complete
     tags={"pipeline_family": "flights"},
 )
 def flights_monthly_pipeline():
-    notify_complete(build_monthly_report(check_month_loaded()))
+    notify_complete(build_monthly_report(check_month_loaded()).result)

@@ -8,7 +8,8 @@ longer owns anything. And never after a newer run of the same partition committe
 the run's storage id, the order in which the instance created its runs, so a retry or any later run
 outranks the run it follows (unless both read the very same files: then the older one's write is a
 no-op, see warehouse/base.py). Tokens of runs the instance does not know (a warehouse loaded by
-another, or a wiped, instance) are not compared.
+another, or a wiped, instance: another run storage id) are not compared; a newer run deleted from
+the instance still outranks.
 """
 from typing import Optional
 
@@ -26,6 +27,10 @@ class RunOwner(PartitionOwner):
         if not records:
             raise ValueError(f"run {run.run_id} is not in the instance: it cannot own a partition")
         self.token = records[0].storage_id
+        # The instance's own id (SQL run storages keep one): a deleted newer run still outranks, a
+        # wiped or another instance's runs are not compared.
+        storage_id = getattr(instance.run_storage, "get_run_storage_id", None)
+        self.scope = storage_id() if storage_id else None
 
     def why_not_owner(self) -> Optional[str]:
         run = self.instance.get_run_by_id(self.run_id)
@@ -36,6 +41,9 @@ class RunOwner(PartitionOwner):
                     "so it no longer owns the partition")
         return None
 
-    def outranked_by(self, run_id: Optional[str], token: Optional[int]) -> bool:
-        return (run_id not in (None, self.run_id) and token is not None and token > self.token
-                and self.instance.has_run(run_id))
+    def outranked_by(self, run_id: Optional[str], token: Optional[int], scope: Optional[str]) -> bool:
+        if run_id in (None, self.run_id) or token is None or token <= self.token:
+            return False
+        if scope is not None and self.scope is not None:
+            return scope == self.scope
+        return self.instance.has_run(run_id)  # no instance id to compare: the run must be one of ours

@@ -6,7 +6,7 @@ from dagster import MetadataValue, Output, OutputDefinition, solid
 
 from flights_etl.contract.fingerprints import files_digest
 from flights_etl.resources.step_outputs import SOURCE_ATTR
-from flights_etl.solids.reporting import partition_materialization
+from flights_etl.solids.reporting import asset_input, table_metadata, table_output, with_asset_keys
 from flights_etl.solids.types import Summary
 
 
@@ -38,11 +38,17 @@ def _provenance(file: dict) -> dict:
     return facts
 
 
-@solid(
+def _day(resources) -> str:
+    return resources.daily_partition.name
+
+
+@with_asset_keys(solid(
     required_resource_keys={"warehouse", "daily_partition"},
-    output_defs=[OutputDefinition(Summary)],
+    # The landing files in, the three tables out: Dagit's asset graph draws landing -> each table.
+    input_defs=[asset_input("flights", ["landing", "flights"]), asset_input("weather", ["landing", "weather"])],
+    output_defs=[*(table_output(table, _day) for table in ("flights", "weather", "daily_delays")), OutputDefinition(Summary)],
     description="Replace the day's rows of tables flights, weather and daily_delays in one transaction (idempotent).",
-)
+))
 def load_partition(context, flights: pd.DataFrame, weather: pd.DataFrame, daily_delays: pd.DataFrame) -> str:
     day = context.resources.daily_partition.day
     inserted = context.resources.warehouse.replace_partition(
@@ -52,9 +58,11 @@ def load_partition(context, flights: pd.DataFrame, weather: pd.DataFrame, daily_
     name = day.isoformat()
     gap = weather.empty
     files = {file["dataset"]: _provenance(file) for file in source_files(flights, weather)}
-    yield partition_materialization("flights", name, flights, **files.get("flights", {}))
-    yield partition_materialization("weather", name, weather, weather_gap=gap, **files.get("weather", {}))
-    yield partition_materialization("daily_delays", name, daily_delays, weather_gap=gap)
+    # Dagster turns each table output into its one materialization of the day (reporting.py).
+    yield Output(int(inserted["flights"]), "flights_table", metadata=table_metadata(flights, **files.get("flights", {})))
+    yield Output(int(inserted["weather"]), "weather_table",
+                 metadata=table_metadata(weather, weather_gap=gap, **files.get("weather", {})))
+    yield Output(int(inserted["daily_delays"]), "daily_delays_table", metadata=table_metadata(daily_delays, weather_gap=gap))
     worst = daily_delays.sort_values("dep_delay_mean", ascending=False).iloc[0]
     yield Output(
         f"{name}: {inserted['flights']} flights loaded; worst mean departure delay "

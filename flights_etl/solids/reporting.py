@@ -1,9 +1,18 @@
-"""Small helpers that turn a loaded frame into Dagster metadata and materializations."""
+"""Small helpers that turn a loaded frame into Dagster metadata and the warehouse tables into assets.
+
+A legacy pipeline gets lineage in Dagit 0.15's Assets pages only from asset keys on solid inputs
+and outputs: an output with an asset key is an asset, depending on the asset keys of all its
+solid's inputs. Dagster itself then records one ``AssetMaterialization`` per output, with the
+output's partition and the ``Output``'s metadata, so the solids yield no materializations of their own.
+"""
+import warnings
+from typing import Callable
 
 import pandas as pd
-from dagster import AssetMaterialization, MetadataValue
+from dagster import AssetKey, ExperimentalWarning, InputDefinition, MetadataValue, OutputDefinition
 
 PREVIEW_ROWS = 5
+WAREHOUSE_TABLES_IO_MANAGER = "warehouse_tables"  # see resources/warehouse_tables.py
 
 
 def markdown_preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> MetadataValue:
@@ -12,11 +21,40 @@ def markdown_preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> MetadataV
     return MetadataValue.md(frame.head(rows).to_markdown(index=False))
 
 
-def partition_materialization(table: str, partition: str, frame: pd.DataFrame, **extra) -> AssetMaterialization:
-    """An ``AssetMaterialization`` of ``warehouse/<table>`` for one partition, with its rows and a preview."""
-    return AssetMaterialization(
-        asset_key=["warehouse", table],
-        partition=partition,
-        description=f"{table} rows of partition {partition}",
-        metadata={"rows": len(frame), "preview": markdown_preview(frame), **extra},
-    )
+def table_metadata(frame: pd.DataFrame, **extra) -> dict:
+    """The metadata of one partition of a warehouse table's materialization: its rows and a preview."""
+    return {"rows": len(frame), "preview": markdown_preview(frame), **extra}
+
+
+def table_output(table: str, partition: Callable[[object], str]) -> OutputDefinition:
+    """Output ``<table>_table``: asset ``warehouse/<table>``, partition ``partition(resources)`` of the run.
+
+    Its value (the rows written) is not stored: the solid already wrote the table."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)  # asset keys on outputs: experimental in 0.15
+        return OutputDefinition(
+            int, name=f"{table}_table", io_manager_key=WAREHOUSE_TABLES_IO_MANAGER,
+            description=f"Rows of table {table} written for the run's partition (asset warehouse/{table}).",
+            asset_key=AssetKey(["warehouse", table]),
+            # The partition resource is the solid's, not the io manager's: reach it through the step.
+            asset_partitions=lambda context: {partition(context.step_context.resources)},
+        )
+
+
+def with_asset_keys(decorator: Callable) -> Callable:
+    """``decorator`` (a ``solid(...)`` with asset keys on its inputs) applied without 0.15's experimental warnings."""
+    def apply(fn):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return decorator(fn)
+    return apply
+
+
+def asset_input(name: str, asset_key: list, dagster_type=None) -> InputDefinition:
+    """An input that reads asset ``asset_key``: Dagit draws it upstream of the solid's outputs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        if dagster_type is None:  # the type comes from the solid's annotation
+            return InputDefinition(name, asset_key=AssetKey(asset_key))
+        return InputDefinition(name, dagster_type, asset_key=AssetKey(asset_key))
+

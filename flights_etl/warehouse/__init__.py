@@ -1,5 +1,6 @@
 """The warehouse: one interface (``Warehouse``), a DuckDB file by default or PostgreSQL for shared deployments."""
 import os
+import re
 
 from flights_etl import settings
 from flights_etl.urls import url_scheme
@@ -7,6 +8,7 @@ from flights_etl.warehouse.base import Fenced, PartitionOwner, RowsOfAnotherDay,
 from flights_etl.warehouse.duckdb_backend import DEFAULT_LOCK_TIMEOUT_S, DuckDBWarehouse, WarehouseLockTimeout
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+_LIBPQ_KEYWORD = re.compile(r"(^|\s)(host|hostaddr|port|user|password|passfile|dbname|service|sslmode)\s*=", re.I)
 WAREHOUSE_ENV = settings.WAREHOUSE
 
 
@@ -37,6 +39,13 @@ def duckdb_path(location: str) -> str:
         raise WarehouseError(f"the warehouse location has {what}: {expected}")  # not echoed: may hold a password
     if not location.strip():
         raise WarehouseError(f"the warehouse location is empty: {expected}")
+    # A libpq connection string (host=... password=...) or a URL without its scheme (//user:pw@host/db)
+    # would become a DuckDB file named after the password. Not echoed.
+    if _LIBPQ_KEYWORD.search(location) or location.startswith("//"):
+        raise WarehouseError(
+            "the warehouse location looks like a PostgreSQL connection string (key=value words, or //host), "
+            f"not a file: {expected}"
+        )
     # DuckDB reads ':memory:' and 'md:...' (MotherDuck) as no file at all, so runs would load nowhere;
     # 'user:password@host/db' is a URL without its scheme. Not echoed: it may hold a password.
     if ":" in location.split("/", 1)[0]:

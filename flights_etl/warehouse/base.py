@@ -51,14 +51,16 @@ class PartitionOwner(ABC):
 
     run_id: str
     token: int
+    scope: Optional[str]  # whose tokens: the instance that numbered the runs
 
     @abstractmethod
     def why_not_owner(self) -> Optional[str]:
         """Why this run no longer owns anything (declared dead, terminated, ended), or None."""
 
     @abstractmethod
-    def outranked_by(self, run_id: Optional[str], token: Optional[int]) -> bool:
-        """Whether the run that committed the partition last (``run_id``, ``token``) is newer than this one."""
+    def outranked_by(self, run_id: Optional[str], token: Optional[int], scope: Optional[str]) -> bool:
+        """Whether the run that committed the partition last (``run_id``, ``token`` numbered by ``scope``)
+        is newer than this one."""
 
 
 class Warehouse(ABC):
@@ -226,11 +228,11 @@ class _Load:
         backfills of unchanged files never fail each other.
         ``execute(sql, params, fetch=False)`` runs SQL with ``?`` parameters; with fetch, returns the first row."""
         where, key = "WHERE scope = ? AND partition_key = ?", [self.scope, self.key]
-        last = execute(f"SELECT run_id, fence_token, source FROM {LOADS_TABLE} {where}", key, fetch=True)
+        last = execute(f"SELECT run_id, fence_token, source, fence_scope FROM {LOADS_TABLE} {where}", key, fetch=True)
         owner = self.owner
         if owner is not None:
             reason = owner.why_not_owner()
-            if reason is None and last is not None and owner.outranked_by(last[0], last[1]):
+            if reason is None and last is not None and owner.outranked_by(last[0], last[1], last[3]):
                 if self.source is not None and last[2] == self.source:
                     raise _AlreadyLoaded()
                 reason = f"a newer run of the partition ({last[0]}) has committed it since, from other files"
@@ -242,8 +244,9 @@ class _Load:
         execute(f"DELETE FROM {LOADS_TABLE} {where}", key)
         columns = ", ".join(name for name, _ in LOADS_COLUMNS)
         execute(
-            f"INSERT INTO {LOADS_TABLE} ({columns}) VALUES (?, ?, ?, ?, ?, ?)",
-            [*key, owner.run_id if owner else None, owner.token if owner else None, self.source,
+            f"INSERT INTO {LOADS_TABLE} ({columns}) VALUES ({', '.join('?' for _ in LOADS_COLUMNS)})",
+            [*key, owner.run_id if owner else None, owner.token if owner else None, owner.scope if owner else None,
+             self.source,
              datetime.now(timezone.utc).replace(tzinfo=None)],
         )
         if self.scope == DAILY:  # the day's files, replaced with it (none recorded: none claimed)

@@ -21,12 +21,12 @@ import zlib
 from contextlib import contextmanager
 from datetime import date
 from typing import Iterator, Mapping, Optional, Sequence
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pandas as pd
 
 from flights_etl.errors import error_line
-from flights_etl.urls import masked, url_scheme
+from flights_etl.urls import masked, scrubbed, url_scheme
 from flights_etl.warehouse.base import Warehouse, WarehouseError
 from flights_etl.warehouse.tables import FILES_TABLE, LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
 
@@ -55,7 +55,7 @@ class PostgresWarehouse(Warehouse):
     def __init__(self, url: str):
         parts = _checked(url)
         self._url = libpq_url(url)
-        self._password = _password(url)
+        self._raw_url = url  # what a driver's message may echo, in any spelling: scrubbed out
         self.host, self.port, self.database = parts.hostname, parts.port or 5432, parts.path.lstrip("/")
 
     @property
@@ -66,7 +66,7 @@ class PostgresWarehouse(Warehouse):
         return f"PostgresWarehouse({self.location!r})"
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._password, "***") if self._password else text
+        return scrubbed(scrubbed(text, self._raw_url), self._url)
 
     @contextmanager
     def _connection(self, read_only: bool) -> Iterator:
@@ -219,14 +219,6 @@ def _copy(cursor, table: str, frame: pd.DataFrame) -> None:
 def _lock_class(table: str) -> int:
     """The first key of a table's advisory locks (the second is the partition's day number)."""
     return zlib.crc32(table.encode()) & 0x7FFFFFFF
-
-
-def _password(url: str) -> Optional[str]:
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return None
-    return unquote(password) if password else None
 
 
 def _checked(url: str):

@@ -61,6 +61,7 @@ LOADS_COLUMNS: Tuple[Tuple[str, str], ...] = (
     ("partition_key", "date"),
     ("run_id", "str"),
     ("fence_token", "int"),
+    ("fence_scope", "str"),  # which instance's tokens these are (tokens of two instances do not compare)
     ("source", "str"),  # digest of the landing files' SHA-256s the partition was built from
     ("loaded_at", "timestamp"),
 )

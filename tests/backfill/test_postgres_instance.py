@@ -17,7 +17,7 @@ from dagster import DagsterInstance, PipelineRunStatus
 from flights_etl.backfill.dagster_internals import RunsFilter
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, postgres_instance_env, start_flights_etl, start_stock_backfill
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
-from tests.conftest import new_postgres_database
+from tests.conftest import new_postgres_database, register_postmaster
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +94,7 @@ def test_a_server_restart_mid_backfill_fails_cleanly_and_only_failed_finishes(pg
     postgres_server.stop(remove=False)  # fast shutdown: every session ends, transactions roll back
     time.sleep(3)
     postgres_server.start()
+    register_postmaster(postgres_server)
     output, _ = backfill.communicate(timeout=300)
     assert backfill.returncode in (0, 1), output
     assert "Traceback" not in output

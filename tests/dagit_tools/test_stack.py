@@ -94,7 +94,7 @@ def test_port_where_another_dagit_answers_fails_with_one_line(tmp_path, daemon):
     Dagit already there keeps running."""
     from dagster import DagsterInstance
 
-    from flights_etl.dagit_tools.stack import DagitStack
+    from tests.servers import DagitStack
 
     port = free_port()
     with DagitStack("workspace.yaml", port=port, daemon=False, env=_home_env(tmp_path, "first"), cwd=PROJECT_ROOT,
@@ -140,7 +140,7 @@ def test_a_server_that_is_not_our_dagit_is_refused(tmp_path):
     from http.server import BaseHTTPRequestHandler, HTTPServer
     from threading import Thread
 
-    from flights_etl.dagit_tools.stack import DagitStack, StackStartError
+    from tests.servers import DagitStack, StackStartError
 
     class StockDagit(BaseHTTPRequestHandler):
         def do_GET(self):

@@ -9,9 +9,9 @@ import time
 import pytest
 from dagster import DagsterInstance
 
-from flights_etl.stack.redis import RedisServer
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT
 from tests.conftest import new_postgres_database
+from tests.servers import RedisServer
 
 FLEET_YAML = os.path.join(PROJECT_ROOT, "deploy", "fleet", "dagster.yaml")
 

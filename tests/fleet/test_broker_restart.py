@@ -8,11 +8,11 @@ from dagster import PipelineRunStatus
 
 from flights_etl.fleet.broker import TASK_NAME, make_app
 from flights_etl.fleet.version import code_version
-from flights_etl.stack.redis import RedisServer
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.fleet.conftest import instance_of
 from tests.fleet.test_terminate_and_faults import _PartitionLock, _run, _waiting_in_load_partition
 from tests.helpers import daily_run_args, wait_until
+from tests.servers import RedisServer
 
 pytestmark = pytest.mark.slow
 

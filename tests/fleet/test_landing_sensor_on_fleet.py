@@ -9,9 +9,7 @@ from datetime import date
 import pytest
 from dagster import PipelineRunStatus
 
-from flights_etl.dagit_tools.stack import DagitStack
 from flights_etl.fleet.execution import WORKER_TAG
-from flights_etl.stack.ports import free_port
 from flights_etl.upstream.land import land_days
 from flights_etl.warehouse import open_warehouse
 from tests.backfill.cli_helpers import PROJECT_ROOT
@@ -20,6 +18,7 @@ from tests.fleet.conftest import make_home
 from tests.fleet.test_launch_paths import _runs
 from tests.helpers import read_table, wait_until
 from tests.raw_data import flights_on
+from tests.servers import DagitStack, free_port
 
 pytestmark = pytest.mark.slow
 

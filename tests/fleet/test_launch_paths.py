@@ -15,16 +15,15 @@ import pytest
 from dagster import DagsterEventType, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter
-from flights_etl.dagit_tools.stack import DagitStack
 from flights_etl.fleet.execution import WORKER_TAG
 from flights_etl.partitions import flights_daily_partition_set as daily_set
-from flights_etl.stack.ports import free_port
 from tests.backfill.cli_helpers import PROJECT_ROOT, flights_etl, stock_backfill
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.fleet.conftest import instance_of, make_home
 from tests.fleet.dagit_api import launch, launch_partition_backfill, reexecute_from_failure
 from tests.helpers import read_table, wait_until
 from tests.raw_data import expected_monthly_report
+from tests.servers import DagitStack, free_port
 from tests.ui.bad_files import break_flights_file
 
 pytestmark = pytest.mark.slow

@@ -13,11 +13,10 @@ import pytest
 from dagster import PipelineRunStatus
 
 from flights_etl.fleet.execution import WORKER_TAG
-from flights_etl.stack.postgres import PostgresServer
-from flights_etl.stack.redis import RedisServer
 from tests.backfill.cli_helpers import flights_etl
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.fleet.conftest import instance_of, make_home
+from tests.servers import PostgresServer, RedisServer
 
 pytestmark = [
     pytest.mark.slow,

@@ -12,18 +12,15 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter
-from flights_etl.dagit_tools.stack import DagitStack
 from flights_etl.runs.lease import lease_of
 from flights_etl.runs.watchdog import RESENT_TAG
-from flights_etl.stack.ports import free_port
-from flights_etl.stack.postgres import PostgresServer
-from flights_etl.stack.redis import RedisServer
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, start_flights_etl
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.fleet.conftest import _environment, instance_of, make_home
 from tests.fleet.dagit_api import launch_partition_backfill
 from tests.fleet.test_terminate_and_faults import _PartitionLock, _waiting_in_load_partition
 from tests.helpers import daily_run_args, wait_until
+from tests.servers import DagitStack, PostgresServer, RedisServer, free_port
 
 pytestmark = pytest.mark.slow
 

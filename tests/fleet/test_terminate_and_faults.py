@@ -11,12 +11,10 @@ import pytest
 from dagster import DagsterEventType, PipelineRunStatus
 
 from flights_etl.backfill.dagster_internals import RunsFilter
-from flights_etl.dagit_tools.stack import DagitStack
 from flights_etl.fleet.broker import TASK_NAME, claim_key, make_app
 from flights_etl.fleet.execution import WORKER_TAG
 from flights_etl.fleet.version import code_version
 from flights_etl.partitions import flights_daily_partition_set as daily_set
-from flights_etl.stack.ports import free_port
 from flights_etl.warehouse.postgres_backend import _lock_class
 from tests.backfill.cli_helpers import PROJECT_ROOT, flights_etl
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
@@ -24,6 +22,7 @@ from tests.fleet.conftest import instance_of
 from tests.fleet.dagit_api import launch, terminate
 from tests.helpers import read_table, wait_until
 from tests.raw_data import flights_on
+from tests.servers import DagitStack, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -126,6 +126,7 @@ def test_bad_weather_file_fails_naming_line_and_column(landing_dir, resources_co
     assert path in message and "line 4" in message and "column 'precip'" in message
 
 
+@pytest.mark.duckdb_only
 @pytest.mark.parametrize("text", ["2013-02-30", "2013-W10-1", "20130301", "2013-3-1"])
 def test_a_date_that_is_not_a_date_is_a_config_error(text, resources_config, instance, warehouse_location):
     run_config = {"resources": {"daily_partition": {"config": {"date": text}}}}
@@ -137,6 +138,7 @@ def test_a_date_that_is_not_a_date_is_a_config_error(text, resources_config, ins
     assert snapshot(warehouse_location) == {}  # nothing written, not even a table
 
 
+@pytest.mark.duckdb_only
 def test_a_landing_directory_that_does_not_exist(resources_config, instance, tmp_path, warehouse_location, monkeypatch):
     assert run_daily(DAY, resources_config, instance).success
     before = snapshot(warehouse_location)
@@ -170,6 +172,7 @@ def test_failed_load_inside_the_transaction_keeps_the_previous_rows(resources_co
     assert read_table(warehouse_location, "SELECT count(*) AS n FROM flights").n[0] == len(flights_on(date(2013, 1, 10)))
 
 
+@pytest.mark.duckdb_only
 def test_a_symlink_out_of_the_landing_dir_is_refused_and_never_echoed(landing_dir, resources_config, instance, tmp_path):
     secret = tmp_path / "passwd"
     secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
@@ -183,6 +186,7 @@ def test_a_symlink_out_of_the_landing_dir_is_refused_and_never_echoed(landing_di
     assert "root:x" not in logged and "/bin/bash" not in logged
 
 
+@pytest.mark.duckdb_only
 def test_a_day_file_holding_another_day_fails_before_anything_is_written(landing_dir, resources_config, instance, warehouse_location):
     """What a Launchpad edit could not do (the day is given once) a misplaced file cannot do either."""
     assert run_daily("2013-01-09", resources_config, instance).success

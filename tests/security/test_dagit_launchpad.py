@@ -11,12 +11,12 @@ from datetime import date
 import pytest
 from dagster import DagsterInstance
 
-from flights_etl.dagit_tools.stack import DagitStack
 from flights_etl.partitions import flights_daily_partition_set
 from tests.backfill.cli_helpers import PROJECT_ROOT
 from tests.fleet.dagit_api import REPOSITORY_SELECTOR, graphql, launch_attempt
 from tests.helpers import assert_same_snapshot, read_table, snapshot, wait_until
 from tests.raw_data import flights_on
+from tests.servers import DagitStack
 from tests.ui.dagit import free_port
 
 pytestmark = pytest.mark.slow

@@ -20,9 +20,9 @@ from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
 from flights_etl.repository import flights_etl as repository
 from flights_etl.sensors import monthly_report
 from flights_etl.sensors.monthly_report import LAUNCH_ATTEMPTS, RETRY_AFTER_S, report_run_key
-from flights_etl.stack.ports import free_port
 from tests.backfill.cli_helpers import PROJECT_ROOT
 from tests.helpers import daily_run_args
+from tests.servers import free_port
 
 MONTH = "2013-02"
 SENSOR = "flights_monthly_report_sensor"

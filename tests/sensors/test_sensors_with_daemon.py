@@ -25,6 +25,8 @@ pytestmark = pytest.mark.slow
 SET = ["--partition-set", "flights_daily_partition_set"]
 REACT_S = 120  # the sensors tick every 15 s; a launched run takes a few seconds more
 CHANGED_DAY = "2013-01-15"
+REPORT_SENSOR = "flights_monthly_report_sensor"
+ALERT_SENSOR = "flights_failure_alert_sensor"
 
 
 @pytest.fixture
@@ -55,6 +57,19 @@ def _monthly_runs(home):
 
 def _wait_for(what, condition, timeout_s=REACT_S):
     return wait_until(what, condition, timeout_s, poll_s=1)
+
+
+def _sensor_ticks_since(home, names, since, count):
+    """True once each sensor in ``names`` has finished ``count`` ticks that started after ``since`` (epoch s)."""
+    with DagsterInstance.from_config(home) as instance:
+        states = {state.instigator_name: state for state in instance.all_instigator_state()}
+        for name in names:
+            if name not in states:
+                return False
+            ticks = instance.get_ticks(states[name].instigator_origin_id, states[name].selector_id, after=since)
+            if sum(1 for tick in ticks if tick.status.value in ("SUCCESS", "SKIPPED", "FAILURE")) < count:
+                return False
+    return True
 
 
 def _finished_reports(home, month, count):
@@ -94,7 +109,8 @@ def test_the_report_follows_its_days(daemon_env, landing_dir, warehouse_path):
     assert reload.returncode == 0, reload.stdout + reload.stderr
 
     runs = _wait_for("the rebuilt January report", lambda: _finished_reports(home, "2013-01", 2))
-    time.sleep(20)  # a further sensor tick: still no third report for the same days
+    since = time.time()  # a further sensor tick: still no third report for the same days
+    _wait_for("a further report sensor tick", lambda: _sensor_ticks_since(home, [REPORT_SENSOR], since, 1))
     runs = _finished_reports(home, "2013-01", 2)
     assert len(runs) == 2 and {run.status for run in runs} == {PipelineRunStatus.SUCCESS}
     changed = raw[(raw.month == 1)].drop(raw[(raw.month == 1) & (raw.day == 15)].index[-100:])
@@ -130,7 +146,8 @@ def test_a_month_with_a_failed_day_gets_no_report_and_one_alert(daemon_env, land
             ]
 
         _wait_for("the failure alert", alerts)
-        time.sleep(35)  # two more ticks of the sensors: still one alert, and no report
+        since = time.time()  # two more ticks of the sensors: still one alert, and no report
+        _wait_for("two more sensor ticks", lambda: _sensor_ticks_since(home, [REPORT_SENSOR, ALERT_SENSOR], since, 2))
         [alert] = alerts()
     assert alert == (
         f"{ALERT_PREFIX}flights_daily_pipeline 2013-02-05 failed at step read_flights: {path}, line 5, column 'month': "

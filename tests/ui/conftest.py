@@ -9,8 +9,8 @@ import os
 import pytest
 from playwright.sync_api import sync_playwright
 
-from flights_etl.dagit_tools.stack import DagitStack
 from tests.backfill.cli_helpers import PROJECT_ROOT
+from tests.servers import DagitStack
 from tests.ui.browser import launch_browser, record, save_screenshot
 from tests.ui.dagit import free_port
 

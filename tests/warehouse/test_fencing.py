@@ -72,6 +72,18 @@ def test_a_run_outranked_by_a_newer_commit_cannot_commit(instance, landing_dir, 
     assert _flights_loaded(warehouse_location) == full
 
 
+def test_a_newer_commit_still_outranks_after_its_run_was_deleted(instance, landing_dir, warehouse_location):
+    """Deleting the newer run (Dagit's Delete) must not let the older, stale run commit over its rows."""
+    older = _started(instance, _created(instance))
+    newer = _started(instance, _created(instance))
+    warehouse = open_warehouse(warehouse_location)
+    warehouse.replace_partition(DAY, _tables(landing_dir, drop_last=50), owner=RunOwner(instance, newer))
+    instance.delete_run(newer.run_id)
+    with pytest.raises(Fenced, match="a newer run of the partition"):
+        warehouse.replace_partition(DAY, _tables(landing_dir), owner=RunOwner(instance, older))
+    assert _flights_loaded(warehouse_location) == len(flights_on(DAY)) - 50
+
+
 @pytest.mark.parametrize("ending", ["failed", "canceling", "canceled", "succeeded"])
 def test_a_run_declared_dead_or_terminated_cannot_commit(instance, landing_dir, warehouse_location, ending):
     run = _started(instance, _created(instance))

@@ -88,6 +88,8 @@ REFUSED = {
     "md:warehouse": "DuckDB does not open as a file",
     "  ": "is empty",
     "~no_such_user_here_x/warehouse.duckdb": "cannot expand ~no_such_user_here_x: no such user",
+    f"host=127.0.0.1 user=flights password={PASSWORD} dbname=warehouse": "looks like a PostgreSQL connection string",
+    f"//flights:{PASSWORD}@db.example/warehouse": "looks like a PostgreSQL connection string",
 }
 
 
@@ -123,3 +125,21 @@ def test_the_landing_directory_comes_from_the_environment(tmp_path, monkeypatch)
     with pytest.raises(ValueError) as refused:
         landing_resource(build_init_resource_context())
     assert str(refused.value) == "$FLIGHTS_LANDING_DIR is a URL (redis://127.0.0.1:6379/0), not a directory"
+
+
+# libpq echoes a password it cannot decode, as written, and a password given in the query string.
+ECHOED = {
+    "postgresql://flights:S3%41cret%ZZ@127.0.0.1:{port}/warehouse": "S3%41cret%ZZ",
+    "postgresql://flights@127.0.0.1:{port}/warehouse?password=S3cr%ZZet": "S3cr%ZZet",
+    "postgresql://flights@127.0.0.1:{port}/warehouse?sslpassword=K3y%ZZ": "K3y%ZZ",
+}
+
+
+@pytest.mark.parametrize("url", ECHOED)
+def test_a_password_the_driver_echoes_is_scrubbed_in_any_spelling(url):
+    from tests.servers import free_port
+
+    with pytest.raises(WarehouseError) as failed:
+        open_warehouse(url.format(port=free_port())).loaded_days(date(2013, 1, 1), date(2013, 1, 2))
+    message = str(failed.value)
+    assert ECHOED[url] not in message and "***" in message, message

@@ -140,7 +140,7 @@ def postgresql_url(server, database="postgres", password=None, port=None):
 
 
 def _closed_port():
-    from flights_etl.stack.ports import free_port
+    from tests.servers import free_port
 
     return free_port()
 
