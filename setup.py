@@ -44,7 +44,7 @@ setup(
         # instance is shared on PostgreSQL (deploy/fleet), so the fleet includes the postgres extra.
         "fleet": ["celery[redis]", "kombu", "redis", *POSTGRES],
         # Completion messages (prod mode) and failure alerts posted to Slack.
-        "slack": ["dagster-slack==0.15.10", "slack_sdk"],
+        "slack": ["slack_sdk"],
         "test": ["pytest", "pytest-timeout", "hypothesis", "playwright", "ruff", "import-linter"],
     },
     entry_points={

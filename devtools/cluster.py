@@ -20,7 +20,8 @@ from typing import Dict, List, Optional
 
 from devtools.postgres import PostgresServer
 from devtools.redis import RedisServer
-from flights_etl.dagit_tools.stack import DagitStack, StackStartError, check_port_free
+from flights_etl.contract.paths import default_landing_dir
+from flights_etl.dagit_tools.stack import DagitStack, StackStartError, check_port_free, signal_group
 
 BIN = os.path.dirname(sys.executable)
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,7 +81,7 @@ class Workers:
                 code = worker.process.poll()
                 if code is None:
                     continue
-                _signal_group(worker.process.pid, signal.SIGKILL)  # pool processes it may have left behind
+                signal_group(worker.process.pid, signal.SIGKILL)  # pool processes it may have left behind
                 worker.exit_code = code
                 worker.delay_s = restart_delay(worker.delay_s, now - worker.started_at)
                 worker.restart_at = now + worker.delay_s
@@ -93,14 +94,14 @@ class Workers:
     def stop(self, timeout_s: float = 20.0) -> None:
         started = [worker.process for worker in self.workers if worker.process is not None]
         for process in started:
-            _signal_group(process.pid, signal.SIGTERM)
+            signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         for process in started:
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            _signal_group(process.pid, signal.SIGKILL)
+            signal_group(process.pid, signal.SIGKILL)
             process.wait()
         for worker in self.workers:
             if worker.log is not None:
@@ -150,19 +151,12 @@ class Cluster:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _signal_group(pid: int, signum: int) -> None:
-    try:
-        os.killpg(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="flights-etl worker processes (Celery workers)")
     parser.add_argument("--concurrency", type=int, default=1, help="run-executing processes per worker")
     parser.add_argument("--port", type=int, default=3000, help="Dagit's port")
-    parser.add_argument("--landing-dir", default=os.environ.get("FLIGHTS_LANDING_DIR", "data/landing"))
+    parser.add_argument("--landing-dir", default=default_landing_dir())
     parser.add_argument("--workspace", default="workspace.yaml")
     parser.add_argument("--env-file", default=".stack.env")
     args = parser.parse_args(argv)

@@ -7,10 +7,11 @@ import time
 
 import click
 
+from flights_etl import settings
 from flights_etl.contract.paths import LANDING_DIR_ENV, default_landing_dir
 from flights_etl.dates import parse_day, parse_month
 
-WAREHOUSE_ENV = "FLIGHTS_WAREHOUSE"
+WAREHOUSE_ENV = settings.WAREHOUSE
 
 
 def _parse_day(_ctx, param, value):
@@ -123,7 +124,7 @@ def _partition_set(name, workspace):
 def _instance():
     from dagster import DagsterInstance
 
-    home = os.environ.get("DAGSTER_HOME")
+    home = settings.read(settings.DAGSTER_HOME)
     if not home:
         raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance (make sets .dagster_home).")
     if not os.path.isdir(home):

@@ -1,10 +1,10 @@
 """Resources per environment, merged into the modes both pipelines offer."""
-from dagster import ModeDefinition, mem_io_manager, resource
+from dagster import ModeDefinition, mem_io_manager
 
-from flights_etl.extras import MissingExtra, require_extra
 from flights_etl.resources.landing import landing_resource
 from flights_etl.resources.notifier import log_notifier, slack_notifier
 from flights_etl.resources.partition import daily_partition_resource, monthly_partition_resource
+from flights_etl.resources.slack import slack_resource
 from flights_etl.resources.step_outputs import step_outputs_io_manager
 from flights_etl.resources.warehouse import explicit_warehouse_resource, warehouse_resource
 from flights_etl.resources.warehouse_tables import warehouse_tables_io_manager
@@ -40,32 +40,10 @@ TEST_RESOURCES = {
 }
 
 
-
-def _slack_resource():
-    """dagster-slack's resource with the token from the deployment; without the slack extra, a resource
-    that refuses to start in one line (the local and test modes never need it)."""
-    try:
-        require_extra("slack", "dagster_slack", "slack_sdk")
-    except MissingExtra as error:
-        missing = str(error)
-
-        @resource(config_schema={}, description="Slack client (the slack extra is not installed)")
-        def slack_missing(_init_context):
-            raise MissingExtra(missing)
-
-        return slack_missing
-    from dagster_slack import slack_resource
-
-    # An empty schema refuses resources.slack.config in run config (with a plain dict, run config given
-    # there would be accepted and silently ignored).
-    return slack_resource.configured(lambda _config: {"token": {"env": "SLACK_TOKEN"}}, config_schema={})
-
-
 PROD_RESOURCES = {
     **LOCAL_RESOURCES,
     "notifier": slack_notifier,
-    # The token from the deployment only.
-    "slack": _slack_resource(),
+    "slack": slack_resource,
 }
 
 MODES = [

@@ -10,7 +10,6 @@ at import): a day ``YYYY-MM-DD`` (default ``2013-12-31``, the packaged data's la
 property of the repository (``repository.py``: ``flights_etl`` runs ``local``,
 ``flights_etl_prod`` runs ``prod``), chosen by the workspace.
 """
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import List, Optional
@@ -18,13 +17,15 @@ from typing import List, Optional
 import pendulum
 from dagster import Partition, PartitionSetDefinition
 
+from flights_etl import settings
 from flights_etl.dates import days_between, month_end, months_between, parse_day
+from flights_etl.runs.tags import GRANULARITY_TAG, MONTH_TAG
 
 DAILY_SET = "flights_daily_partition_set"
 MONTHLY_SET = "flights_monthly_partition_set"
 FIRST_DAY = date(2013, 1, 1)
 PACKAGED_LAST_DAY = date(2013, 12, 31)
-LAST_DAY_ENV = "FLIGHTS_LAST_DAY"
+LAST_DAY_ENV = settings.LAST_DAY
 LIVE = "yesterday"
 
 
@@ -34,7 +35,7 @@ class InvalidLastDay(ValueError):
 
 def last_complete_day(current_time: Optional[datetime] = None) -> date:
     """The newest day whose data is complete: ``$FLIGHTS_LAST_DAY``, or yesterday when it says so."""
-    setting = os.environ.get(LAST_DAY_ENV, "").strip()
+    setting = settings.text(LAST_DAY_ENV)
     if not setting:
         return PACKAGED_LAST_DAY
     if setting == LIVE:
@@ -77,11 +78,11 @@ def monthly_run_config(partition: Partition) -> dict:
 
 
 def daily_tags(partition: Partition) -> dict:
-    return {"flights/granularity": "daily", "flights/month": partition.name[:7]}
+    return {GRANULARITY_TAG: "daily", MONTH_TAG: partition.name[:7]}
 
 
 def monthly_tags(partition: Partition) -> dict:
-    return {"flights/granularity": "monthly", "flights/month": partition.name}
+    return {GRANULARITY_TAG: "monthly", MONTH_TAG: partition.name}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ PACKAGE = os.path.join(PROJECT_ROOT, "flights_etl")
 EXTRA_MODULES = {
     "postgres": ("dagster_postgres", "psycopg2"),
     "fleet": ("celery", "kombu", "redis"),
-    "slack": ("dagster_slack", "slack_sdk"),
+    "slack": ("slack_sdk",),
 }
 
 
@@ -102,7 +102,7 @@ sys.meta_path.insert(0, Blocker())
 
 WITHOUT_EXTRAS_CHECKS = """
 from datetime import date
-import flights_etl.cli, flights_etl.repository, flights_etl.instance.worker, flights_etl.backfill.driver, flights_etl.backfill.executors.local_processes, flights_etl.runs.watchdog
+import flights_etl.cli, flights_etl.repository, flights_etl.instance.worker, flights_etl.backfill.driver, flights_etl.runs.watchdog
 from dagster import build_init_resource_context
 from flights_etl.extras import MissingExtra
 from flights_etl.modes import PROD_RESOURCES
@@ -132,6 +132,6 @@ def test_without_the_extras_the_package_loads_and_each_part_names_its_extra():
     fleet, instance, slack, warehouse = result.stdout.strip().splitlines()
     assert fleet.startswith("MissingExtra: celery is not installed") and "pip install 'flights-etl[fleet]'" in fleet, fleet
     assert instance.startswith("MissingExtra: dagster_postgres is not installed") and "[postgres]" in instance, instance
-    assert slack.startswith("MissingExtra: dagster_slack is not installed") and "[slack]" in slack, slack
+    assert slack.startswith("MissingExtra: slack_sdk is not installed") and "[slack]" in slack, slack
     assert warehouse.startswith("WarehouseError: psycopg2 is not installed") and "[postgres]" in warehouse, warehouse
     assert "secret" not in result.stdout + result.stderr

@@ -1,15 +1,21 @@
-"""The README names only paths and modules that exist, and shows the Launchpad's config as it is today."""
+"""The README and docs/*.md name only paths and modules that exist, and the README shows the Launchpad's
+config as it is today."""
+import glob
 import importlib.util
 import os
 import re
 import subprocess
 from datetime import date
 
+import pytest
+
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, instance_env
 from tests.helpers import read_table
 from tests.raw_data import flights_on
 
 README = os.path.join(PROJECT_ROOT, "README.md")
+DOCS = sorted(glob.glob(os.path.join(PROJECT_ROOT, "docs", "*.md")))
+MAX_README_LINES = 300
 TRACKED_ROOTS = ("flights_etl/", "devtools/", "tests/", "deploy/", "bench/", "docs/", ".ci/")  # generated dirs are not checked
 LOGGERS = {"flights_etl.alerts"}  # dotted names that are loggers, not modules
 
@@ -83,3 +89,48 @@ def test_readme_stock_execute_of_one_day_loads_that_day(tmp_path, landing_dir):
     counts = read_table(env["FLIGHTS_WAREHOUSE"], "SELECT CAST(partition_date AS VARCHAR) AS day, count(*) AS n "
                         "FROM flights GROUP BY 1")
     assert counts.day.tolist() == ["2013-01-15"] and counts.n.tolist() == [len(flights_on(date(2013, 1, 15)))]
+
+
+def _text(path: str) -> str:
+    with open(path) as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=os.path.basename)
+def test_every_path_and_module_a_doc_names_exists(doc):
+    """In docs/*.md, code spans name paths from the project root, links are relative to docs/."""
+    text, name = _text(doc), os.path.relpath(doc, PROJECT_ROOT)
+    missing = [f"{name}:{number}: {path}" for number, path in _named_paths(text)
+               if not os.path.exists(os.path.join(PROJECT_ROOT, path))]
+    missing += [f"{name}:{number}: {module}" for number, module in _named_modules(text)
+                if module not in LOGGERS and not _exists(module)]
+    for number, line in enumerate(text.splitlines(), 1):
+        for link in re.findall(r"\]\(([^)#\s]+)", line):
+            if "://" not in link and not os.path.exists(os.path.join(os.path.dirname(doc), link)):
+                missing.append(f"{name}:{number}: link {link}")
+    assert missing == []
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", [README] + DOCS, ids=os.path.basename)
+def test_every_anchor_link_points_at_a_heading(doc):
+    text = _text(doc)
+    broken = []
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", text):
+        linked = os.path.join(os.path.dirname(doc), target) if target else doc
+        headings = {_anchor(h) for h in re.findall(r"^#+ (.+)$", _text(linked), flags=re.M)}
+        if anchor not in headings:
+            broken.append(f"{target}#{anchor}")
+    assert broken == []
+
+
+def test_readme_is_a_guide_of_at_most_300_lines_linking_every_doc():
+    text = _readme()
+    assert len(text.splitlines()) <= MAX_README_LINES
+    assert text.index("make run") < text.index("## Contents") < text.index("## Using it") \
+        < text.index("## Configuration") < text.index("## The shared deployment") < text.index("## Layout")
+    assert [doc for doc in DOCS if f"(docs/{os.path.basename(doc)})" not in text] == []

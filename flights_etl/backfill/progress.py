@@ -6,6 +6,7 @@ from typing import IO, List, Optional
 from tabulate import tabulate
 
 from flights_etl.backfill.driver import PartitionOutcome
+from flights_etl.errors import first_line
 
 BAR_WIDTH = 30
 
@@ -68,7 +69,7 @@ def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, stopped
     failed = sorted((o for o in outcomes if o.status != "SUCCESS"), key=lambda o: o.partition)
     if failed:
         headers = ["partition", "status", "run", "error"]
-        rows = [(o.partition, o.status, o.run_id[:8], _first_line(o.error)) for o in failed]
+        rows = [(o.partition, o.status, o.run_id[:8], first_line(o.error)) for o in failed]
         # tabulate's "simple" columns: at least the header + 2 wide, two spaces between columns
         fixed = sum(max(len(header) + 2, *(len(str(row[index])) for row in rows)) + 2
                     for index, header in enumerate(headers[:3]))
@@ -82,8 +83,3 @@ def summary_table(outcomes: List[PartitionOutcome], wall_seconds: float, stopped
         + (f"; {stopped}" if stopped else "")
     )
     return "\n".join(lines)
-
-
-def _first_line(text: Optional[str]) -> str:
-    """The error's first line, whole: it names the file, line and column to fix."""
-    return text.strip().splitlines()[0] if text else ""

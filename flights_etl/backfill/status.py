@@ -11,11 +11,11 @@ from dagster import (
     DagsterInstance,
     EventRecordsFilter,
     PartitionSetDefinition,
-    PipelineRunStatus,
 )
 
 from flights_etl.partitions import traits_of
-from flights_etl.runs.selection import FAILED_STATUSES, latest_status_by_partition
+from flights_etl.runs.selection import latest_status_by_partition
+from flights_etl.runs.statuses import ENDED as FINISHED_STATUSES
 
 MISSING = "MISSING"
 # CHANGED, LANDED and FILES_GONE: the day's landing files against its load (runs/changes.py).
@@ -51,9 +51,6 @@ def partition_statuses(
         status = (changes or {}).get(name, run.status.value)
         statuses.append(PartitionStatus(name, status, run.run_id, end, rows.get(run.run_id)))
     return statuses
-
-
-FINISHED_STATUSES = (PipelineRunStatus.SUCCESS, *FAILED_STATUSES)
 
 
 class RunsStillGoing(RuntimeError):

@@ -19,10 +19,10 @@ from dagster import DagsterInstance, PipelineRunStatus
 from flights_etl import dagster_private as private
 from flights_etl.instance import worker as instance_worker
 from flights_etl.runs.errors import own_message
+from flights_etl.runs.statuses import EXECUTING as UNFINISHED_STATUSES
 
 PARENT_POLL_S = 0.5
 PR_SET_PDEATHSIG = 1
-UNFINISHED_STATUSES = (PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING, PipelineRunStatus.STARTED)
 
 
 class _State:

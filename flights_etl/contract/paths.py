@@ -2,15 +2,16 @@
 import os
 from datetime import date
 
+from flights_etl import settings
 from flights_etl.contract.schema import DATASETS
 
 DEFAULT_LANDING_DIR = "data/landing"
-LANDING_DIR_ENV = "FLIGHTS_LANDING_DIR"
+LANDING_DIR_ENV = settings.LANDING_DIR
 
 
 def default_landing_dir() -> str:
     """The landing directory from ``$FLIGHTS_LANDING_DIR``, else ``data/landing`` (read at call time)."""
-    return os.environ.get(LANDING_DIR_ENV) or DEFAULT_LANDING_DIR
+    return settings.read(LANDING_DIR_ENV) or DEFAULT_LANDING_DIR
 
 
 def landing_file(landing_dir: str, dataset: str, day: date) -> str:

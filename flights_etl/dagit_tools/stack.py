@@ -27,6 +27,7 @@ from typing import IO, List, Optional
 
 from dagster import DagsterInstance
 
+from flights_etl import settings
 from flights_etl.dagit_tools.server import IDENTITY_PATH
 
 BIN = os.path.dirname(sys.executable)
@@ -141,14 +142,14 @@ class DagitStack:
     def stop(self, grace_s: float = 10.0) -> None:
         """SIGTERM each process group, SIGKILL what is left after ``grace_s``."""
         for process in self.processes:
-            _signal_group(process, signal.SIGTERM)
+            signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         for process in self.processes:
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            _signal_group(process, signal.SIGKILL)  # whatever is left of the group, grpc children included
+            signal_group(process.pid, signal.SIGKILL)  # whatever is left of the group, grpc children included
             process.wait()
         for log in self._logs:
             log.close()
@@ -165,9 +166,10 @@ class DagitStack:
         self.stop()
 
 
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
+def signal_group(pid: int, signum: int) -> None:
+    """Signal the process group ``pid`` leads; nothing if it is gone."""
     try:
-        os.killpg(process.pid, signum)
+        os.killpg(pid, signum)
     except ProcessLookupError:
         pass
 
@@ -179,7 +181,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("-p", "--port", type=int, default=3000)
     parser.add_argument("--no-daemon", action="store_true", help="Dagit only (no backfills, no schedules).")
     args = parser.parse_args(argv)
-    if not os.environ.get("DAGSTER_HOME"):
+    if not settings.read(settings.DAGSTER_HOME):
         parser.error("DAGSTER_HOME is not set (make dagit sets it to .dagster_home/)")
     stack = DagitStack(args.workspace, args.host, args.port, daemon=not args.no_daemon)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
@@ -187,7 +189,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         stack.start()
         both = "and dagster-daemon running" if stack.daemon else "running (no daemon)"
-        print(f"Dagit on {stack.url} {both} for DAGSTER_HOME={os.environ['DAGSTER_HOME']}. "
+        print(f"Dagit on {stack.url} {both} for DAGSTER_HOME={settings.read(settings.DAGSTER_HOME)}. "
               f"Ctrl-C stops {'both' if stack.daemon else 'it'}.", flush=True)
         while all(process.poll() is None for process in stack.processes):
             time.sleep(1)

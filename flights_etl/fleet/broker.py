@@ -5,17 +5,17 @@ keeps the key alive while the run executes (its heartbeat). The claim makes a se
 the same task stand down. Whether the worker lives is the run's lease in the instance
 (``runs/lease.py``), never this key: a restarted Redis has lost every claim.
 """
-import os
 from queue import Empty
 
 from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
 
+from flights_etl import settings
 from flights_etl.runs.lease import HEARTBEAT_S  # noqa: F401  (the claim is renewed with the lease)
 from flights_etl.urls import masked  # noqa: F401  (the launcher and the CLI print the broker URL with it)
 
-BROKER_ENV = "FLIGHTS_BROKER_URL"
+BROKER_ENV = settings.BROKER_URL
 DEFAULT_QUEUE = "flights"
 TASK_NAME = "flights_etl.execute_run"
 CLAIM_TTL_S = 20  # de-duplicates a second delivery; ownership is the lease in the instance (runs/lease.py)
@@ -25,7 +25,7 @@ VISIBILITY_TIMEOUT_S = 120
 
 
 def broker_url(configured: str = None) -> str:
-    url = configured or os.environ.get(BROKER_ENV)
+    url = configured or settings.read(BROKER_ENV)
     if not url:
         raise ValueError(f"no broker: set ${BROKER_ENV} (e.g. redis://:password@host:6379/0)")
     return url

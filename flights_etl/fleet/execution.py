@@ -23,15 +23,16 @@ import time
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, PipelineRunStatus
 
 from flights_etl import dagster_private as private
+from flights_etl import settings
 from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
 from flights_etl.fleet.version import code_version
 from flights_etl.instance import worker as instance_worker
 from flights_etl.runs.executor import WORKER_NAME_ENV, WORKER_TAG  # noqa: F401  (WORKER_TAG re-exported)
 from flights_etl.runs.lease import Lease, is_live, lease_of, new_lease, write_lease
+from flights_etl.runs.statuses import WAITING
 from flights_etl.warehouse.postgres_backend import cancel_active_statements
 
 logger = logging.getLogger("flights_etl.fleet")
-WAITING = (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING)
 CANCEL_POLL_S = 1.0
 
 
@@ -66,7 +67,7 @@ class WorkerProcess:
         instance = self.instance
         run = instance.get_run_by_id(run_id)
         if run is None:
-            return _log(f"run {run_id} is not in this worker's instance (DAGSTER_HOME={os.environ.get('DAGSTER_HOME')}): "
+            return _log(f"run {run_id} is not in this worker's instance (DAGSTER_HOME={settings.read(settings.DAGSTER_HOME)}): "
                         "the worker and the launcher must share the instance")
         me = f"{self.hostname} pid {os.getpid()}"
         if not self.redis.set(claim_key(run_id), me, nx=True, ex=CLAIM_TTL_S):

@@ -35,11 +35,14 @@ from flights_etl.dagster_private import (
     RunLauncher,
     WorkerStatus,
 )
+from flights_etl.errors import error_line
 from flights_etl.fleet.broker import DEFAULT_QUEUE, TASK_NAME, broker_url, make_app, masked, queued_task_ids, redis_client
 from flights_etl.fleet.version import code_version
 from flights_etl.runs.lease import is_live, lease_of, why_expired
+from flights_etl.runs.statuses import WAITING
+from flights_etl.runs.tags import MAX_RETRIES_TAG, RETRY_STRATEGY_TAG
 
-RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "ALL_STEPS"}
+RETRY_TAGS = {MAX_RETRIES_TAG: "1", RETRY_STRATEGY_TAG: "ALL_STEPS"}
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
 
@@ -117,7 +120,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         except Exception as error:
             raise RuntimeError(
                 f"could not send run {run.run_id} to the Celery broker {masked(self.broker)} (queue {self.queue}): "
-                f"{_first_line(error)}"
+                f"{error_line(error, with_class=True)}"
             ) from None
 
     def _send(self, run_id: str) -> None:
@@ -151,14 +154,13 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         return run is not None and not run.is_finished
 
     def terminate(self, run_id: str) -> bool:
-        from dagster import PipelineRunStatus
 
         instance = self._instance
         run = instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             return False
         claimed = is_live(lease_of(instance, run_id), time.time())
-        if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.NOT_STARTED, PipelineRunStatus.STARTING) and not claimed:
+        if run.status in WAITING and not claimed:
             try:
                 self.redis.ping()  # an unreachable broker would make the revoke retry for seconds
                 self.app.control.revoke(run_id)  # its task's id is the run's
@@ -182,7 +184,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         except Exception as error:
             # Dagster 0.15.10's run monitoring fails a run on UNKNOWN: not knowing is not dying, so
             # the run counts as running until its lease can be read (the next check, 5 s later).
-            return CheckRunHealthResult(WorkerStatus.RUNNING, f"lease unreadable for now: {_first_line(error)}")
+            return CheckRunHealthResult(WorkerStatus.RUNNING, f"lease unreadable for now: {error_line(error, with_class=True)}")
         if is_live(lease, now):
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"leased by {lease.owner}")
         reason = why_expired(lease, now) or "no worker ever took its lease"
@@ -193,8 +195,3 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
     def dispose(self):
         if self._redis is not None:
             self._redis.close()
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__

@@ -7,11 +7,11 @@ before, events with ``synchronous_commit=off`` (the same trade-off as SQLite's
 ``synchronous=NORMAL``: a crash of the database server may drop the last events of a run, never
 a run's status).
 """
-import os
 import sys
 
 from dagster import DagsterInstance
 
+from flights_etl import settings
 from flights_etl.dagster_private import ConfigurableClassData, InstanceRef
 from flights_etl.instance.sqlite_event_log import DAGSTER_STORAGE_CLASS, KeptOpenSqliteEventLogStorage
 
@@ -21,7 +21,7 @@ NOOP_COMPUTE_LOGS = {
     "config": {},
 }
 
-POOLING_ENV = "FLIGHTS_BACKFILL_POOLING"  # "off": Dagster's own connection per call (to measure it)
+POOLING_ENV = settings.BACKFILL_POOLING  # "off": Dagster's own connection per call (to measure it)
 
 
 def worker_instance() -> DagsterInstance:
@@ -32,7 +32,7 @@ def worker_instance() -> DagsterInstance:
     the run's event file kept open; PostgreSQL: connections kept open; see the module's
     docstring). Run events, statuses and materializations are recorded as usual.
     """
-    home = os.environ.get("DAGSTER_HOME")
+    home = settings.read(settings.DAGSTER_HOME)
     if not home:
         return DagsterInstance.get()  # raises Dagster's own clear error about DAGSTER_HOME
     ref = InstanceRef.from_dir(home, overrides={"compute_logs": NOOP_COMPUTE_LOGS})
@@ -49,7 +49,7 @@ def worker_instance() -> DagsterInstance:
 def pool_postgres_connections(instance: DagsterInstance) -> DagsterInstance:
     """On dagster-postgres storage, let the run and event storages keep one connection open."""
     # An instance on dagster-postgres has imported it: without it (no .[postgres]) there is nothing to pool.
-    if os.environ.get(POOLING_ENV, "").lower() == "off" or "dagster_postgres" not in sys.modules:
+    if settings.text(POOLING_ENV).lower() == "off" or "dagster_postgres" not in sys.modules:
         return instance
     from dagster_postgres.event_log import PostgresEventLogStorage
     from dagster_postgres.run_storage import PostgresRunStorage

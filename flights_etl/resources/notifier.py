@@ -13,7 +13,7 @@ class LogNotifier:
 
 
 class SlackNotifier:
-    """Posts the message to a Slack channel through the ``slack`` resource of dagster-slack."""
+    """Posts the message to a Slack channel through the ``slack`` resource (resources/slack.py)."""
 
     def __init__(self, client, channel: str):
         self._client = client

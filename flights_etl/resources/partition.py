@@ -13,9 +13,7 @@ from dagster import Failure, Field, MetadataValue, resource
 
 from flights_etl.dates import month_end, parse_day, parse_month
 from flights_etl.partitions import DAILY_SET, MONTHLY_SET
-
-PARTITION_TAG = "dagster/partition"  # set by the partition sets, backfills and Dagit's partition picker
-PARTITION_SET_TAG = "dagster/partition_set"
+from flights_etl.runs.tags import PARTITION_SET_TAG, PARTITION_TAG
 
 
 class _Partition:

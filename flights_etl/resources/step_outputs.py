@@ -22,7 +22,6 @@ import io
 import json
 import os
 import socket
-import tempfile
 from datetime import date
 
 import pandas as pd
@@ -30,10 +29,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import IOManager, io_manager
 
+from flights_etl import settings
 from flights_etl.contract.schema import DATASETS
 from flights_etl.contract.validation import empty_frame, read_landing_file
+from flights_etl.errors import error_line
+from flights_etl.files import write_atomically
 
-STEP_STORAGE_ENV = "FLIGHTS_STEP_STORAGE"
+STEP_STORAGE_ENV = settings.STEP_STORAGE
 SOURCE_ATTR = "landing_source"  # DataFrame.attrs key set by the landing resource: path, sha256, day
 JSON_FORMAT = "flights-etl step output 1"  # the envelope of a .json output: tells ours from any other JSON
 PLAIN_TYPES = (str, int, float, bool, type(None))
@@ -62,11 +64,11 @@ class StepOutputs(IOManager):
             source = obj.attrs.get(SOURCE_ATTR)
             if source is None:
                 raise ValueError(f"{context.step_key}.{context.name}: a landing frame without its source")
-            _write_atomically(self._path(*key, "landing.json"), json.dumps({"dataset": dataset, **source}).encode())
+            write_atomically(self._path(*key, "landing.json"), json.dumps({"dataset": dataset, **source}).encode())
         elif isinstance(obj, pd.DataFrame):
-            _write_atomically(self._path(*key, "parquet"), frame_to_parquet(obj, f"{context.step_key}.{context.name}"))
+            write_atomically(self._path(*key, "parquet"), frame_to_parquet(obj, f"{context.step_key}.{context.name}"))
         else:
-            _write_atomically(self._path(*key, "json"), value_to_json(obj, f"{context.step_key}.{context.name}"))
+            write_atomically(self._path(*key, "json"), value_to_json(obj, f"{context.step_key}.{context.name}"))
         self._in_memory[key] = obj  # only what was stored: a refused output fails its step
 
     def load_input(self, context):
@@ -110,7 +112,7 @@ def frame_to_parquet(frame: pd.DataFrame, where: str) -> bytes:
             raise ValueError("its attrs do not survive Parquet")
     except (ValueError, TypeError, AssertionError, pa.ArrowException) as error:
         raise StepOutputError(
-            f"Step output {where} is a DataFrame that Parquet cannot store exactly: {_first_line(error)}"
+            f"Step output {where} is a DataFrame that Parquet cannot store exactly: {error_line(error, with_class=True)}"
         ) from None
     return buffer.getvalue()
 
@@ -202,14 +204,9 @@ def _landing_marker(path: str) -> dict:
 
 def _unreadable(path: str, error: BaseException) -> StepOutputError:
     return StepOutputError(
-        f"{path}: not a step output this version wrote ({_first_line(error)}); nothing in it was run: "
+        f"{path}: not a step output this version wrote ({error_line(error, with_class=True)}); nothing in it was run: "
         "re-execute the whole run (Re-execute all)"
     )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
 def landing_source(path: str, day: date, gap) -> dict:
@@ -240,19 +237,6 @@ def _reread(marker: dict, run_id: str):
     return frame
 
 
-def _write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 @io_manager(
     # Where runs write is the deployment's: no base_dir in run config (an empty schema refuses it).
     config_schema={},
@@ -260,5 +244,5 @@ def _write_atomically(path: str, data: bytes) -> None:
     "re-read from their (unchanged) files, other frames as Parquet, plain values as JSON.",
 )
 def step_outputs_io_manager(init_context) -> StepOutputs:
-    base_dir = os.environ.get(STEP_STORAGE_ENV) or init_context.instance.storage_directory()
+    base_dir = settings.read(STEP_STORAGE_ENV) or init_context.instance.storage_directory()
     return StepOutputs(base_dir)

@@ -4,10 +4,10 @@ The location (and the password in a PostgreSQL URL) comes from ``$FLIGHTS_WAREHO
 the resource starts, never from run config: Dagit has no login, and whoever reaches the
 Launchpad writes the run config (including ``{env: ANY_VARIABLE}``).
 """
-import os
 
 from dagster import Field, resource
 
+from flights_etl import settings
 from flights_etl.warehouse import DEFAULT_LOCK_TIMEOUT_S, WAREHOUSE_ENV, Warehouse, default_location, open_warehouse
 
 # No location field: Dagster's config check refuses resources.warehouse.config.location.
@@ -45,7 +45,7 @@ def warehouse_resource(init_context) -> Warehouse:
     "project's data/ folder.",
 )
 def explicit_warehouse_resource(init_context) -> Warehouse:
-    location = os.environ.get(WAREHOUSE_ENV)
+    location = settings.read(WAREHOUSE_ENV)
     if not location:
         raise ValueError(f"The test mode needs a warehouse: set ${WAREHOUSE_ENV} in the environment of the run")
     return _fenced_by_the_run(init_context, open_warehouse(location, lock_timeout_s=init_context.resource_config["lock_timeout_s"]))

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Dict, Iterable, Optional
 
-from dagster import DagsterInstance, PartitionSetDefinition, PipelineRunStatus
+from dagster import DagsterInstance, PartitionSetDefinition
 
 from flights_etl.contract.fingerprints import LandedFile, LandingHashes, day_digest
 from flights_etl.contract.paths import default_landing_dir
 from flights_etl.warehouse import Warehouse, default_location, open_warehouse
 
 CURRENT, CHANGED, LANDED, FILES_GONE, MISSING = "SUCCESS", "CHANGED", "LANDED", "FILES_GONE", "MISSING"
-FINISHED = (PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,14 @@ launcher, ``dagster pipeline backfill``, tests) ends in an executor; recording t
 process there, as the run tag ``flights/executor``, lets ``runs.liveness`` tell a run whose
 process died from one still running.
 """
-import os
 
 from dagster import Executor, executor, in_process_executor
 
+from flights_etl import settings
 from flights_etl.runs import process
+from flights_etl.runs.tags import EXECUTOR_TAG, WORKER_TAG
 
-EXECUTOR_TAG = "flights/executor"
-WORKER_TAG = "flights/worker"  # the fleet worker's name, when a fleet worker executes the run
-WORKER_NAME_ENV = "FLIGHTS_WORKER_NAME"
+WORKER_NAME_ENV = settings.WORKER_NAME
 
 
 class RecordingExecutor(Executor):
@@ -27,7 +26,7 @@ class RecordingExecutor(Executor):
     def execute(self, plan_context, execution_plan):
         me = process.current()
         tags = {EXECUTOR_TAG: me.encode(run=plan_context.run_id)}
-        worker = os.environ.get(WORKER_NAME_ENV)
+        worker = settings.read(WORKER_NAME_ENV)
         if worker:
             tags[WORKER_TAG] = worker
         plan_context.instance.add_run_tags(plan_context.run_id, tags)  # one write: tags merge by read-modify-write

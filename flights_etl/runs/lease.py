@@ -9,30 +9,22 @@ survive). When the run ends the worker marks the lease ended. Redis holds no own
 the broker (restart, blip) never makes a run look dead; only an expired lease does.
 """
 import json
-import os
 from dataclasses import asdict, dataclass
 from typing import Optional
 
 from dagster import DagsterInstance
 
+from flights_etl import settings
+
 KEY_PREFIX = "flights/lease/"
-TTL_ENV = "FLIGHTS_LEASE_TTL_S"
+TTL_ENV = settings.LEASE_TTL_S
 DEFAULT_TTL_S = 30.0
 HEARTBEAT_S = 5.0
 
 
 def lease_ttl_s() -> float:
     """The lease's time to live, read when asked (never at import)."""
-    text = os.environ.get(TTL_ENV)
-    if not text:
-        return DEFAULT_TTL_S
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"${TTL_ENV} must be a number of seconds, got {text!r}") from None
-    if value <= HEARTBEAT_S:
-        raise ValueError(f"${TTL_ENV} must be more than the {HEARTBEAT_S:.0f} s heartbeat, got {text!r}")
-    return value
+    return settings.number(TTL_ENV, DEFAULT_TTL_S, minimum=HEARTBEAT_S, above=True, why=" (seconds, more than the heartbeat)")
 
 
 @dataclass(frozen=True)

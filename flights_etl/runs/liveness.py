@@ -14,16 +14,9 @@ from typing import Iterable, List, Optional, Tuple
 
 from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
-from flights_etl.runs.executor import EXECUTOR_TAG
 from flights_etl.runs.process import ProcessIdentity, ProcessState, state
-
-CREATOR_TAG = "flights/creator"
-UNFINISHED = (
-    PipelineRunStatus.NOT_STARTED,
-    PipelineRunStatus.STARTING,
-    PipelineRunStatus.STARTED,
-    PipelineRunStatus.CANCELING,
-)
+from flights_etl.runs.statuses import UNFINISHED
+from flights_etl.runs.tags import CREATOR_TAG, EXECUTOR_TAG
 
 
 def _recorded(run: PipelineRun, tag: str) -> Optional[ProcessIdentity]:

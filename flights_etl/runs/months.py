@@ -15,14 +15,8 @@ from dagster import DagsterInstance, PartitionSetDefinition, PipelineRunStatus
 
 from flights_etl.dagster_private import RunsFilter
 from flights_etl.dates import month_days, parse_month
-
-IN_PROGRESS = (
-    PipelineRunStatus.QUEUED,
-    PipelineRunStatus.NOT_STARTED,
-    PipelineRunStatus.STARTING,
-    PipelineRunStatus.STARTED,
-    PipelineRunStatus.CANCELING,
-)
+from flights_etl.runs.statuses import IN_PROGRESS
+from flights_etl.runs.tags import PARTITION_SET_TAG
 
 
 @dataclass(frozen=True)
@@ -121,7 +115,7 @@ def month_states(
 def _latest(instance: DagsterInstance, partition_set: PartitionSetDefinition, statuses=None) -> Dict[str, RunInfo]:
     runs = RunsFilter(
         pipeline_name=partition_set.pipeline_name,
-        tags={"dagster/partition_set": partition_set.name},
+        tags={PARTITION_SET_TAG: partition_set.name},
         statuses=statuses or [],
     )
     return {

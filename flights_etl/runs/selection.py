@@ -1,12 +1,13 @@
 """Which partitions a backfill runs: the requested range, narrowed by the latest run of each."""
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from dagster import DagsterInstance, PartitionSetDefinition, PipelineRunStatus
+from dagster import DagsterInstance, PartitionSetDefinition
 
 from flights_etl.dagster_private import RunsFilter
+from flights_etl.runs.statuses import FAILED as FAILED_STATUSES
+from flights_etl.runs.tags import PARTITION_SET_TAG
 
 ONLY_CHOICES = ("all", "missing", "failed", "changed")
-FAILED_STATUSES = (PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED)
 
 
 class SelectionError(ValueError):
@@ -58,7 +59,7 @@ def latest_status_by_partition(instance: DagsterInstance, partition_set: Partiti
     """The latest run of every partition that has one, by the ``dagster/partition`` and
     ``dagster/partition_set`` tags (``RunPartitionData``: run_id, status, start_time, end_time)."""
     runs = RunsFilter(
-        pipeline_name=partition_set.pipeline_name, tags={"dagster/partition_set": partition_set.name}
+        pipeline_name=partition_set.pipeline_name, tags={PARTITION_SET_TAG: partition_set.name}
     )
     return {data.partition: data for data in instance.get_run_partition_data(runs)}
 

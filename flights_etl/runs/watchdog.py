@@ -20,7 +20,6 @@ within ~90 s; ``flights-etl status``/``backfill`` and the fleet backfill sweep a
 """
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -28,30 +27,23 @@ from typing import List, Mapping, Optional, Tuple
 
 from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
+from flights_etl import settings
 from flights_etl.dagster_private import BACKFILL_ID_TAG, RunsFilter
-from flights_etl.runs.executor import EXECUTOR_TAG
 from flights_etl.runs.lease import Lease, is_live, leases_of, why_expired
-from flights_etl.runs.liveness import CREATOR_TAG, UNFINISHED, reap_dead_runs
+from flights_etl.runs.liveness import reap_dead_runs
+from flights_etl.runs.statuses import FAILED, RUNNING, UNFINISHED, WAITING
+from flights_etl.runs.tags import CREATOR_TAG, EXECUTOR_TAG, PARTITION_TAG, RESENT_TAG
 
 logger = logging.getLogger("flights_etl.watchdog")
-GRACE_ENV = "FLIGHTS_WATCHDOG_GRACE_S"
+GRACE_ENV = settings.WATCHDOG_GRACE_S
 DEFAULT_GRACE_S = 60.0
 SWEEP_INTERVAL_S = 30  # the sensor's minimum interval
 MAX_RESENDS = 3
-RESENT_TAG = "flights/resent"  # how many times the watchdog sent the run again
 SUSPECT_PREFIX = "flights/watchdog/"  # kvs: since when a run has looked stranded, unchanged
-WAITING = (PipelineRunStatus.NOT_STARTED, PipelineRunStatus.QUEUED, PipelineRunStatus.STARTING)
-RUNNING = (PipelineRunStatus.STARTED, PipelineRunStatus.CANCELING)
 
 
 def grace_s() -> float:
-    text = os.environ.get(GRACE_ENV)
-    if not text:
-        return DEFAULT_GRACE_S
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"${GRACE_ENV} must be a number of seconds, got {text!r}") from None
+    return settings.number(GRACE_ENV, DEFAULT_GRACE_S, why=" (seconds)")
 
 
 class Action(Enum):
@@ -214,7 +206,7 @@ def _act(instance, launcher, run_id, action, reason, found_by, now, fleet):
 
 def describe(run: PipelineRun, reason: str) -> str:
     """One line for what ``sweep`` did to a run (each run it returns is read after the action)."""
-    head = f"{run.tags.get('dagster/partition', '?')}: run {run.run_id[:8]}"
-    if run.status in (PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED):
+    head = f"{run.tags.get(PARTITION_TAG, '?')}: run {run.run_id[:8]}"
+    if run.status in FAILED:
         return f"{head} was left unfinished and is marked {run.status.value}: {reason}"
     return f"{head} was stranded and is sent to the fleet again: {reason}"

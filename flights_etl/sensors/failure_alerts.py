@@ -14,16 +14,17 @@ The logger has one handler of its own, so every alert line has the same format w
 the hosting process (the daemon, a test) set up.
 """
 import logging
-import os
 from typing import Callable, Optional
 
 from dagster import DagsterEventType, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
-from flights_etl.extras import require_extra
+from flights_etl import settings
+from flights_etl.errors import first_line
+from flights_etl.resources.slack import slack_client as default_slack_client
 from flights_etl.runs.errors import own_message
+from flights_etl.runs.tags import PARTITION_TAG
 
-ALERT_CHANNEL_ENV = "FLIGHTS_ALERT_CHANNEL"
-SLACK_TOKEN_ENV = "SLACK_TOKEN"
+ALERT_CHANNEL_ENV = settings.ALERT_CHANNEL
 logger = logging.getLogger("flights_etl.alerts")
 
 
@@ -33,7 +34,7 @@ LOG_FORMAT = "%(asctime)s - flights_etl.alerts - %(levelname)s - %(message)s"
 def alert_text(context: RunFailureSensorContext) -> str:
     run = context.pipeline_run
     step, error = _first_step_failure(context)
-    partition = run.tags.get("dagster/partition", "no partition")
+    partition = run.tags.get(PARTITION_TAG, "no partition")
     where = f"at step {step}" if step else "before any step"
     return f"{run.pipeline_name} {partition} failed {where}: {error} (run {run.run_id}, mode {run.mode})"
 
@@ -43,11 +44,11 @@ def _first_step_failure(context: RunFailureSensorContext):
     for record in records:
         event = record.dagster_event
         if event is not None and event.event_type == DagsterEventType.STEP_FAILURE:
-            return event.step_key, _first_line(own_message(event.event_specific_data.error))
+            return event.step_key, first_line(own_message(event.event_specific_data.error), "no message")
     error = getattr(context.failure_event.event_specific_data, "error", None)
     if error is not None:
-        return None, _first_line(own_message(error))
-    return None, _first_line(_last_error_before_failure(records) or context.failure_event.message or "run failed")
+        return None, first_line(own_message(error), "no message")
+    return None, first_line(_last_error_before_failure(records) or context.failure_event.message or "run failed", "no message")
 
 
 def _last_error_before_failure(records) -> Optional[str]:
@@ -81,19 +82,6 @@ def alert_logger() -> logging.Logger:
     return logger
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text and text.strip() else "no message"
-
-
-def _slack_client():
-    require_extra("slack", "slack_sdk")
-    from slack_sdk import WebClient
-
-    token = os.environ.get(SLACK_TOKEN_ENV)
-    if not token:
-        raise RuntimeError(f"${SLACK_TOKEN_ENV} is not set: cannot post the alert to Slack")
-    return WebClient(token=token)
-
 
 ALERT_PREFIX = "flights alert: "
 
@@ -106,10 +94,10 @@ def send_alert(text: str, run, instance, slack_client: Optional[Callable] = None
     if run.mode != "prod":
         return
     try:
-        client = (slack_client or _slack_client)()
-        client.chat_postMessage(channel=os.environ.get(ALERT_CHANNEL_ENV, "#data-pipelines"), text=text)
+        client = (slack_client or default_slack_client)()
+        client.chat_postMessage(channel=settings.read(ALERT_CHANNEL_ENV) or "#data-pipelines", text=text)
     except Exception as error:  # messages of slack_sdk and ours name no token
-        problem = f"flights alert not posted to Slack ({type(error).__name__}): {_first_line(str(error))}"
+        problem = f"flights alert not posted to Slack ({type(error).__name__}): {first_line(str(error), 'no message')}"
         alert_logger().error(problem)
         instance.report_engine_event(problem, run)
 

@@ -12,39 +12,30 @@ at once becomes an orderly stream. Both are read from the environment at each ti
 import): ``$FLIGHTS_LANDING_SETTLE_S`` (default 60) and ``$FLIGHTS_LANDING_MAX_RUNS`` (default 10;
 0 launches nothing). The skip reason says what each waiting day waits for.
 """
-import os
 import time
 from datetime import date
 from typing import Dict, List, Optional, Tuple
 
-from dagster import DefaultSensorStatus, PartitionSetDefinition, PipelineRunStatus, RunRequest, SensorDefinition, SkipReason, sensor
+from dagster import DefaultSensorStatus, PartitionSetDefinition, RunRequest, SensorDefinition, SkipReason, sensor
 
+from flights_etl import settings
 from flights_etl.contract.paths import default_landing_dir
 from flights_etl.dagster_private import RUN_KEY_TAG, RunsFilter
-from flights_etl.runs.changes import CHANGED, FINISHED, LANDED, DayFiles, day_status, landing_now, loaded_sources
+from flights_etl.runs.changes import CHANGED, LANDED, DayFiles, day_status, landing_now, loaded_sources
 from flights_etl.runs.selection import latest_status_by_partition
+from flights_etl.runs.statuses import ENDED, FAILED
+from flights_etl.runs.tags import LANDING_TAG, REQUESTED_BY_TAG
 from flights_etl.warehouse import default_location, open_warehouse
 
 NAME = "flights_landing_sensor"
 MINIMUM_INTERVAL_S = 30
-SETTLE_ENV, MAX_RUNS_ENV = "FLIGHTS_LANDING_SETTLE_S", "FLIGHTS_LANDING_MAX_RUNS"
+SETTLE_ENV, MAX_RUNS_ENV = settings.LANDING_SETTLE_S, settings.LANDING_MAX_RUNS
 DEFAULT_SETTLE_S, DEFAULT_MAX_RUNS = 60.0, 10
 REQUESTED_BY = "landing-sensor"  # the flights/requested_by tag of its runs
 SHOWN = 8  # waiting days named in the skip reason
 
 
-def setting(name: str, default: float, minimum: float = 0) -> float:
-    """A number from the environment, or a one-line error naming it."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or value < minimum or value != value:
-        raise ValueError(f"${name}={text!r}: expected a number >= {minimum:g}")
-    return value
+setting = settings.number  # a number from the environment, or a one-line error naming it
 
 
 def decide(
@@ -56,9 +47,9 @@ def decide(
     ``launched``: the run keys this sensor requested already, to their run ids."""
     if not files.landed:
         return None, None
-    if latest is not None and latest.status not in FINISHED:
+    if latest is not None and latest.status not in ENDED:
         return None, f"waiting for run {latest.run_id[:8]} ({latest.status.value.lower()})"
-    if status in (PipelineRunStatus.FAILURE.value, PipelineRunStatus.CANCELED.value):
+    if status in {failed.value for failed in FAILED}:
         ran_at = latest.start_time or latest.end_time or 0.0
         if files.newest_mtime_s <= ran_at:
             return None, f"latest run {latest.run_id[:8]} {status.lower()}: waiting for changed files"
@@ -103,7 +94,7 @@ def landing_sensor(daily_set: PartitionSetDefinition) -> SensorDefinition:
         launched = {
             run.tags[RUN_KEY_TAG]: run.run_id
             for run in instance.get_runs(RunsFilter(pipeline_name=daily_set.pipeline_name,
-                                                    tags={"flights/requested_by": REQUESTED_BY}))
+                                                    tags={REQUESTED_BY_TAG: REQUESTED_BY}))
             if RUN_KEY_TAG in run.tags
         }
         now, requests, waiting = time.time(), [], []
@@ -121,8 +112,8 @@ def landing_sensor(daily_set: PartitionSetDefinition) -> SensorDefinition:
             requests.append(RunRequest(
                 run_key=run_key,
                 run_config=daily_set.run_config_for_partition(partition),
-                tags={**daily_set.tags_for_partition(partition), "flights/requested_by": REQUESTED_BY,
-                      "flights/landing": words},
+                tags={**daily_set.tags_for_partition(partition), REQUESTED_BY_TAG: REQUESTED_BY,
+                      LANDING_TAG: words},
             ))
         if requests:
             return requests

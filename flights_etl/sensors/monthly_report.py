@@ -31,6 +31,7 @@ from dagster import (
 
 from flights_etl.dagster_private import RUN_KEY_TAG, RunsFilter
 from flights_etl.runs.months import MonthState, month_states
+from flights_etl.runs.tags import PARTITION_SET_TAG, PARTITION_TAG, REQUESTED_BY_TAG
 
 MINIMUM_INTERVAL_S = 15
 LAUNCH_ATTEMPTS = 4  # launches of one month's report for one change of its days, the first included
@@ -81,7 +82,7 @@ def launch_failures(instance: DagsterInstance, monthly_set: PartitionSetDefiniti
     """When each of this change's report runs that failed before any step started ended."""
     records = instance.get_run_records(RunsFilter(
         pipeline_name=monthly_set.pipeline_name,
-        tags={"dagster/partition_set": monthly_set.name, "dagster/partition": state.month},
+        tags={PARTITION_SET_TAG: monthly_set.name, PARTITION_TAG: state.month},
         statuses=[PipelineRunStatus.FAILURE],
     ))
     ended = []
@@ -125,7 +126,7 @@ def monthly_report_sensor(daily_set: PartitionSetDefinition, monthly_set: Partit
                     RunRequest(
                         run_key=run_key,
                         run_config=monthly_set.run_config_for_partition(partition),
-                        tags={**monthly_set.tags_for_partition(partition), "flights/requested_by": "sensor"},
+                        tags={**monthly_set.tags_for_partition(partition), REQUESTED_BY_TAG: "sensor"},
                     )
                 )
         context.update_cursor(json.dumps(words, sort_keys=True))

@@ -1,6 +1,5 @@
 """Simulate the upstream drop: write the daily landing files for a date range from the packaged data."""
 import os
-import tempfile
 from datetime import date
 from typing import Dict
 
@@ -8,6 +7,7 @@ import pandas as pd
 
 from flights_etl.contract.paths import landing_file
 from flights_etl.contract.schema import DATASETS
+from flights_etl.files import write_atomically
 from flights_etl.upstream.source_data import read_source_table
 
 
@@ -35,19 +35,7 @@ def land_days(landing_dir: str, start: date, end: date) -> Dict[str, int]:
         os.makedirs(os.path.join(landing_dir, dataset), exist_ok=True)
         count = 0
         for day, rows in groups:
-            _write_atomically(landing_file(landing_dir, dataset, day), rows)
+            write_atomically(landing_file(landing_dir, dataset, day), rows.to_csv(index=False).encode())
             count += 1
         written[dataset] = count
     return written
-
-
-def _write_atomically(path: str, rows: pd.DataFrame) -> None:
-    directory = os.path.dirname(path)
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as out:
-            rows.to_csv(out, index=False)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

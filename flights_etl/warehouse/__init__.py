@@ -2,18 +2,19 @@
 import os
 import re
 
+from flights_etl import settings
 from flights_etl.urls import url_scheme
 from flights_etl.warehouse.base import Fenced, PartitionOwner, RowsOfAnotherDay, Warehouse, WarehouseError
 from flights_etl.warehouse.duckdb_backend import DEFAULT_LOCK_TIMEOUT_S, DuckDBWarehouse, WarehouseLockTimeout
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 _LIBPQ_KEYWORD = re.compile(r"(^|\s)(host|hostaddr|port|user|password|passfile|dbname|service|sslmode)\s*=", re.I)
-WAREHOUSE_ENV = "FLIGHTS_WAREHOUSE"
+WAREHOUSE_ENV = settings.WAREHOUSE
 
 
 def default_location() -> str:
     """``$FLIGHTS_WAREHOUSE``, else ``data/warehouse.duckdb`` (read at call time)."""
-    return os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+    return settings.read(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
 
 
 def open_warehouse(location: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Warehouse:

@@ -16,6 +16,7 @@ from typing import Iterator, Mapping, Optional, Sequence
 import duckdb
 import pandas as pd
 
+from flights_etl.errors import error_line
 from flights_etl.warehouse.base import Warehouse, WarehouseError
 from flights_etl.warehouse.tables import PARTITION_KEYS, column_names, create_statements
 
@@ -52,16 +53,16 @@ def connect(
             break
         except duckdb.IOException as error:
             if not _is_lock_conflict(error):
-                raise WarehouseError(f"cannot open the DuckDB warehouse {path}: {_first_line(error)}") from None
+                raise WarehouseError(f"cannot open the DuckDB warehouse {path}: {error_line(error)}") from None
             if time.monotonic() >= deadline:
                 raise WarehouseLockTimeout(
                     f"Gave up after {lock_timeout_s:.0f} s waiting for the lock on the warehouse {path}: "
-                    f"another process keeps it open. DuckDB said: {_first_line(error)}"
+                    f"another process keeps it open. DuckDB said: {error_line(error)}"
                 ) from None
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 1.5, MAX_RETRY_DELAY_S)
         except duckdb.Error as error:  # not a DuckDB file, a newer storage version, ...
-            raise WarehouseError(f"cannot open the DuckDB warehouse {path}: {_first_line(error)}") from None
+            raise WarehouseError(f"cannot open the DuckDB warehouse {path}: {error_line(error)}") from None
     try:
         yield connection
     finally:
@@ -126,8 +127,3 @@ class DuckDBWarehouse(Warehouse):
                 return connection.execute(sql, list(params)).df()
             except duckdb.CatalogException:  # a table not created yet
                 return None
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from flights_etl.errors import error_line
 from flights_etl.extras import MissingExtra, require_extra
 from flights_etl.urls import masked, scrubbed, url_scheme
 from flights_etl.warehouse.base import Warehouse, WarehouseError
@@ -91,7 +92,7 @@ class PostgresWarehouse(Warehouse):
             except psycopg2.Error as error:
                 raise WarehouseError(
                     f"cannot connect to the PostgreSQL warehouse {self.location} "
-                    f"(host {self.host}, database {self.database}): {self._scrub(_first_line(error))}"
+                    f"(host {self.host}, database {self.database}): {self._scrub(error_line(error))}"
                 ) from None
         with _ACTIVE_LOCK:
             _ACTIVE.add(connection)
@@ -134,7 +135,7 @@ class PostgresWarehouse(Warehouse):
             except psycopg2.Error as error:
                 raise WarehouseError(
                     f"writing partition {key} to the PostgreSQL warehouse {self.location} failed, nothing was "
-                    f"written: {self._scrub(_first_line(error))}"
+                    f"written: {self._scrub(error_line(error))}"
                 ) from None
 
     @staticmethod
@@ -163,7 +164,7 @@ class PostgresWarehouse(Warehouse):
                 return None
             except psycopg2.Error as error:
                 raise WarehouseError(
-                    f"reading the PostgreSQL warehouse {self.location} failed: {self._scrub(_first_line(error))}"
+                    f"reading the PostgreSQL warehouse {self.location} failed: {self._scrub(error_line(error))}"
                 ) from None
         frame = pd.DataFrame.from_records(rows, columns=columns)
         for column in frame.columns:  # numbers as DuckDB gives them: float64 (NaN) or int64
@@ -244,8 +245,3 @@ def _checked(url: str):
             f"the warehouse URL {masked(url)} is malformed: expected postgresql://user[:password]@host[:port]/database"
         )
     return parts
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

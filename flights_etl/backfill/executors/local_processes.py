@@ -25,16 +25,12 @@ from dagster import DagsterInstance, PipelineDefinition, PipelineRunStatus, reco
 
 from flights_etl.backfill.driver import BackfillStopped, PartitionOutcome
 from flights_etl.backfill.worker import worker_main
+from flights_etl.runs.statuses import EXECUTING as UNFINISHED_STATUSES
 
 POLL_S = 0.1  # how soon the parent notices Ctrl-C or SIGTERM while it waits on runs
 FINISH_IN_FLIGHT_S = 60.0  # after an interrupt, how long runs in flight get to record their end
 WORKER_EXIT_S = 10.0
 
-UNFINISHED_STATUSES = (
-    PipelineRunStatus.NOT_STARTED,
-    PipelineRunStatus.STARTING,
-    PipelineRunStatus.STARTED,
-)
 
 
 def max_workers() -> int:

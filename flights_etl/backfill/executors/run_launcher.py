@@ -22,6 +22,7 @@ from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
 from flights_etl import dagster_private as private
 from flights_etl.backfill.driver import BackfillStopped, PartitionOutcome, first_line
 from flights_etl.runs.errors import own_message
+from flights_etl.runs.tags import MAX_RETRIES_TAG, PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG
 from flights_etl.runs.watchdog import describe, sweep
 
 POLL_S = 0.2
@@ -102,7 +103,7 @@ class RunLauncherExecutor:
     def _follow_retry(self, run) -> bool:
         """True while the failed ``run``'s outcome is not final: its retry now takes its place in
         flight, or is still expected (waited for up to ``RETRY_WAIT_S``)."""
-        children = self.instance.get_runs(private.RunsFilter(tags={"dagster/parent_run_id": run.run_id}))
+        children = self.instance.get_runs(private.RunsFilter(tags={PARENT_RUN_ID_TAG: run.run_id}))
         if children:
             name, launched = self.in_flight.pop(run.run_id)
             self.retry_due.pop(run.run_id, None)
@@ -160,7 +161,7 @@ def retry_expected(tags) -> bool:
     """Whether Dagster's run retries will re-run this failed run (tags ``dagster/max_retries``,
     ``dagster/retry_number``)."""
     try:
-        return int(tags.get("dagster/max_retries", "0")) > int(tags.get("dagster/retry_number", "0"))
+        return int(tags.get(MAX_RETRIES_TAG, "0")) > int(tags.get(RETRY_NUMBER_TAG, "0"))
     except ValueError:
         return False
 
