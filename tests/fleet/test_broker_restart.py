@@ -4,10 +4,11 @@ import os
 import signal
 
 import pytest
-from dagster import PipelineRunStatus
+from dagster import PipelineRunStatus, reconstructable
 
 from flights_etl.fleet.broker import TASK_NAME, make_app
 from flights_etl.fleet.version import code_version
+from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 from tests.fleet.conftest import instance_of
 from tests.fleet.test_terminate_and_faults import _PartitionLock, _run, _waiting_in_load_partition
@@ -36,9 +37,11 @@ def _restart(server: RedisServer) -> None:
 
 
 def _send(env, day) -> str:
-    """Create ``day``'s run in the instance and send its task to the queue, as the launcher does."""
+    """Create ``day``'s run in the instance (with its code origin, as every launch path records it: the
+    worker loads the run's pipeline from it) and send its task to the queue, as the launcher does."""
     with instance_of(env) as instance:
-        run = instance.create_run_for_pipeline(**daily_run_args(day))
+        run = instance.create_run_for_pipeline(
+            **daily_run_args(day), pipeline_code_origin=reconstructable(flights_daily_pipeline).get_python_origin())
     app = make_app(env["FLIGHTS_BROKER_URL"])
     try:
         app.send_task(TASK_NAME, args=[run.run_id, code_version()], task_id=run.run_id, queue="flights")
