@@ -1,8 +1,9 @@
 """What is in the landing directory now: each day file's size, mtime and SHA-256, hashed only when it changed.
 
 Hashing a year of landing files on every ``flights-etl status`` or sensor tick would read ~30 MB each
-time; a file whose size, mtime (nanoseconds) and inode are those of the last look keeps the hash it had
-(a file landed by rename gets a new inode, so even a same-size rewrite within the mtime's granularity shows)
+time; a file whose size, mtime (nanoseconds), inode and ctime are those of the last look keeps the hash it
+had (a file landed by rename gets a new inode; an in-place edit that puts size and mtime back still
+changes the ctime, which cannot be set back)
 (``bench/landing_hashes.py`` measures both). The hashes are kept in one JSON file (``cache_path``,
 written atomically); a missing, unreadable or foreign cache only costs a rehash.
 """
@@ -18,7 +19,7 @@ from typing import Dict, Iterable, Optional, Sequence
 from flights_etl.contract.paths import landing_file
 from flights_etl.contract.schema import DATASETS
 
-CACHE_FORMAT = "flights-etl landing hashes 2"
+CACHE_FORMAT = "flights-etl landing hashes 3"
 NOT_A_FILE = "not-a-regular-file"  # the sha256 of a path that exists but is no regular file (a run refuses it)
 
 
@@ -46,7 +47,7 @@ def file_sha256(path: str) -> str:
 
 
 class LandingHashes:
-    """Looks at landing files; remembers (size, mtime_ns, inode, sha256) per absolute path between looks."""
+    """Looks at landing files; remembers (size, mtime_ns, inode, ctime_ns, sha256) per absolute path between looks."""
 
     def __init__(self, cache_path: Optional[str] = None):
         self.cache_path = cache_path
@@ -72,13 +73,15 @@ class LandingHashes:
         if not stat.S_ISREG(info.st_mode):
             return LandedFile(dataset, path, info.st_size, info.st_mtime_ns, NOT_A_FILE)
         known = self._known.get(path)
-        if known is not None and known[:3] == [info.st_size, info.st_mtime_ns, info.st_ino]:
-            return LandedFile(dataset, path, info.st_size, info.st_mtime_ns, known[3])
+        # ctime too: nobody can set it back, so an in-place edit that restores size and mtime still shows
+        seen = [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
+        if known is not None and known[:4] == seen:
+            return LandedFile(dataset, path, info.st_size, info.st_mtime_ns, known[4])
         sha256 = file_sha256(path)
         self.hashed += 1
         after = os.lstat(path)
-        if (after.st_size, after.st_mtime_ns, after.st_ino) == (info.st_size, info.st_mtime_ns, info.st_ino):
-            self._known[path] = [info.st_size, info.st_mtime_ns, info.st_ino, sha256]  # not rewritten meanwhile
+        if [after.st_size, after.st_mtime_ns, after.st_ino, after.st_ctime_ns] == seen:
+            self._known[path] = [*seen, sha256]  # not rewritten meanwhile
             self._dirty = True
         return LandedFile(dataset, path, info.st_size, info.st_mtime_ns, sha256)
 
