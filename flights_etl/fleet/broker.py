@@ -91,7 +91,7 @@ def redis_client(url: str):
 
 
 def queued_task_ids(redis, queue: str) -> set:
-    """Ids of the tasks the broker still holds for ``queue``: waiting in its lists (one per
+    """Ids of the runs whose tasks the broker still holds for ``queue``: waiting in its lists (one per
     priority step) or delivered and not yet acknowledged (the transport's ``unacked`` hash), by the
     key names of the installed kombu's Redis transport. Raises if the broker cannot be reached."""
     import json
@@ -105,10 +105,18 @@ def queued_task_ids(redis, queue: str) -> set:
     for message in messages:
         try:
             data = json.loads(message) if isinstance(message, (bytes, str)) else message
-            ids.add(data["headers"]["id"])
+            ids.add(data["headers"]["id"].split(RESEND_SEPARATOR, 1)[0])  # the run's id, however often sent
         except (ValueError, KeyError, TypeError):
             continue  # not a Celery task message: not ours
     return ids
+
+
+RESEND_SEPARATOR = ":resend-"
+
+
+def resend_task_id(run_id: str, attempt: int) -> str:
+    """The task id of a run's ``attempt``-th sending again (the first sending's id is the run's)."""
+    return f"{run_id}{RESEND_SEPARATOR}{attempt}"
 
 
 def claim_key(run_id: str) -> str:

@@ -36,11 +36,20 @@ from flights_etl.dagster_private import (
     WorkerStatus,
 )
 from flights_etl.errors import error_line
-from flights_etl.fleet.broker import DEFAULT_QUEUE, TASK_NAME, broker_url, make_app, masked, queued_task_ids, redis_client
+from flights_etl.fleet.broker import (
+    DEFAULT_QUEUE,
+    TASK_NAME,
+    broker_url,
+    make_app,
+    masked,
+    queued_task_ids,
+    redis_client,
+    resend_task_id,
+)
 from flights_etl.fleet.version import code_version
 from flights_etl.runs.lease import is_live, lease_of, why_expired
 from flights_etl.runs.statuses import WAITING
-from flights_etl.runs.tags import MAX_RETRIES_TAG, RETRY_STRATEGY_TAG
+from flights_etl.runs.tags import MAX_RETRIES_TAG, RESENT_TAG, RETRY_STRATEGY_TAG
 
 RETRY_TAGS = {MAX_RETRIES_TAG: "1", RETRY_STRATEGY_TAG: "ALL_STEPS"}
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
@@ -123,16 +132,19 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
                 f"{error_line(error, with_class=True)}"
             ) from None
 
-    def _send(self, run_id: str) -> None:
+    def _send(self, run_id: str, task_id: Optional[str] = None) -> None:
         self.app.send_task(
-            TASK_NAME, args=[run_id, code_version()], task_id=run_id, queue=self.queue,
+            TASK_NAME, args=[run_id, code_version()], task_id=task_id or run_id, queue=self.queue,
             retry=True, retry_policy=PUBLISH_RETRY,
         )
 
     def resend(self, run, reason: str) -> None:
         """Send a run's task again (the watchdog: the broker lost it). Safe: a worker stands down
-        on a run that is leased by another worker or no longer waiting to start."""
-        self._send(run.run_id)
+        on a run that is leased by another worker or no longer waiting to start. Each sending has a
+        task id of its own (``<run id>:resend-N``): a worker discards for good a task id it was told
+        to revoke (a backfill stopped mid-outage revokes what it launched), so the run's own id would
+        never be executed again."""
+        self._send(run.run_id, task_id=resend_task_id(run.run_id, int(run.tags.get(RESENT_TAG, "0") or 0) + 1))
         self._instance.report_engine_event(
             f"flights watchdog: sent to the fleet again ({masked(self.broker)}, queue {self.queue}), because {reason}", run)
 
@@ -163,7 +175,9 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         if run.status in WAITING and not claimed:
             try:
                 self.redis.ping()  # an unreachable broker would make the revoke retry for seconds
-                self.app.control.revoke(run_id)  # its task's id is the run's
+                resent = int(run.tags.get(RESENT_TAG, "0") or 0)
+                # its task's id is the run's, and each sending again has its own
+                self.app.control.revoke([run_id] + [resend_task_id(run_id, n) for n in range(1, resent + 2)])
             except Exception:  # the worker stands down anyway: the run is CANCELED when it arrives
                 pass
             instance.report_run_canceled(run, message="Terminated while waiting in the fleet's queue: task revoked")
