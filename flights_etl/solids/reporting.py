@@ -11,6 +11,8 @@ from typing import Callable
 import pandas as pd
 from dagster import AssetKey, ExperimentalWarning, InputDefinition, MetadataValue, OutputDefinition
 
+from flights_etl.solids.types import RowCount
+
 PREVIEW_ROWS = 5
 WAREHOUSE_TABLES_IO_MANAGER = "warehouse_tables"  # see resources/warehouse_tables.py
 
@@ -33,7 +35,7 @@ def table_output(table: str, partition: Callable[[object], str]) -> OutputDefini
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)  # asset keys on outputs: experimental in 0.15
         return OutputDefinition(
-            int, name=f"{table}_table", io_manager_key=WAREHOUSE_TABLES_IO_MANAGER,
+            RowCount, name=f"{table}_table", io_manager_key=WAREHOUSE_TABLES_IO_MANAGER,
             description=f"Rows of table {table} written for the run's partition (asset warehouse/{table}).",
             asset_key=AssetKey(["warehouse", table]),
             # The partition resource is the solid's, not the io manager's: reach it through the step.

@@ -13,3 +13,10 @@ Summary = DagsterType(
     type_check_fn=lambda _context, value: isinstance(value, str),
     description="A run's one-line summary (text). Neither loaded from nor written to a path by run config.",
 )
+
+RowCount = DagsterType(
+    name="RowCount",
+    type_check_fn=lambda _context, value: isinstance(value, int) and not isinstance(value, bool),
+    description="Rows written to a warehouse table for the run's partition. Neither loaded from nor written to a "
+    "path by run config.",
+)
