@@ -10,7 +10,8 @@ partition's final outcome:
   declares ``backfills_through_launcher = True`` (the Celery fleet's does).
 
 An executor has ``start(report)``, ``room()`` (how many more created runs it takes now),
-``submit(partition, run_id)``, ``busy()``, ``collect()`` (waits a moment, reports what ended),
+``submit(partition, run_id)`` (may raise ``TryLater``: the partition gets a new run later),
+``busy()``, ``collect()`` (waits a moment, reports what ended),
 ``stop(reason, interrupt_in_flight)`` and ``close()``; ``concurrency`` and ``where`` describe it.
 """
 import signal
@@ -50,6 +51,11 @@ class Backfill:
     backfill_id: str
     workspace_yaml: str
     repository_name: str
+
+
+class TryLater(Exception):
+    """An executor cannot take a run now (the broker is unreachable, say): the driver gives the
+    partition a new run once the executor has room again."""
 
 
 class BackfillStopped(Exception):
@@ -101,7 +107,11 @@ class _Driver:
                         raise BackfillStopped(stop.reason, stop.exit_code)
                     while self.waiting and executor.room() > 0 and not stop.reason:
                         name = self.waiting.popleft()
-                        executor.submit(name, self._create_run(name))
+                        try:
+                            executor.submit(name, self._create_run(name))
+                        except TryLater:
+                            self.waiting.appendleft(name)
+                            break
                     executor.collect()
             except BackfillStopped as stopped:
                 executor.stop(stopped.reason, interrupt_in_flight=stop.forward_to_workers or stopped.exit_code == 1)

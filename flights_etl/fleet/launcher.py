@@ -51,6 +51,14 @@ from flights_etl.runs.lease import is_live, lease_of, why_expired
 from flights_etl.runs.statuses import WAITING
 from flights_etl.runs.tags import MAX_RETRIES_TAG, RESENT_TAG, RETRY_STRATEGY_TAG
 
+
+class BrokerUnreachable(RuntimeError):
+    """The run's task could not be sent (Dagster marks that run failed). ``transient``: a backfill
+    gives the partition a new run once the broker answers again (backfill/executors/run_launcher.py)."""
+
+    transient = True
+
+
 RETRY_TAGS = {MAX_RETRIES_TAG: "1", RETRY_STRATEGY_TAG: "ALL_STEPS"}
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
@@ -127,7 +135,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         try:
             self._send(run.run_id)
         except Exception as error:
-            raise RuntimeError(
+            raise BrokerUnreachable(
                 f"could not send run {run.run_id} to the Celery broker {masked(self.broker)} (queue {self.queue}): "
                 f"{error_line(error, with_class=True)}"
             ) from None

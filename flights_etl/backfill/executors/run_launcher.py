@@ -20,7 +20,7 @@ from typing import Callable, Dict, Tuple
 from dagster import DagsterEventType, DagsterInstance, PipelineRunStatus
 
 from flights_etl import dagster_private as private
-from flights_etl.backfill.driver import BackfillStopped, PartitionOutcome, first_line
+from flights_etl.backfill.driver import BackfillStopped, PartitionOutcome, TryLater, first_line
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.tags import MAX_RETRIES_TAG, PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG
 from flights_etl.runs.watchdog import describe, sweep
@@ -31,6 +31,11 @@ FINISH_IN_FLIGHT_S = 60.0
 RETRY_WAIT_S = 60.0  # how long a failed run's automatic retry may take to appear (the daemon creates it)
 RETRY_DAEMON = "EVENT_LOG_CONSUMER"  # the dagster-daemon part that carries out run retries
 DAEMON_FRESH_S = 60.0
+# A launch that fails for a reason the launcher calls transient (``error.transient``: the broker is
+# unreachable) is tried again with a new run after a pause (1 s doubling to 15 s), for up to this
+# long without one launch succeeding; then the backfill stops (finish with --only missing,failed).
+LAUNCH_RETRY_FOR_S = 120.0
+LAUNCH_PAUSE_MAX_S = 15.0
 ENDED = {
     PipelineRunStatus.SUCCESS: "SUCCESS",
     PipelineRunStatus.FAILURE: "FAILURE",
@@ -57,12 +62,17 @@ class RunLauncherExecutor:
         self.in_flight: Dict[str, Tuple[str, float]] = {}  # run id -> (partition, launched at)
         self.retry_due: Dict[str, float] = {}  # failed run id -> until when its retry is waited for
         self.last_health_check = time.monotonic()
+        self.launch_failing_since = None  # monotonic time of the first failed launch in a row
+        self.launch_pause = 0.0
+        self.paused_until = 0.0
         self._report: Callable[[PartitionOutcome], None] = lambda _outcome: None
 
     def start(self, report: Callable[[PartitionOutcome], None]) -> None:
         self._report = report
 
     def room(self) -> int:
+        if time.monotonic() < self.paused_until:
+            return 0
         return self.window - len(self.in_flight)
 
     def busy(self) -> bool:
@@ -71,9 +81,18 @@ class RunLauncherExecutor:
     def submit(self, name: str, run_id: str) -> None:
         try:
             self.instance.launch_run(run_id, workspace=None)
-        except Exception as error:  # the broker is down: Dagster has marked the run failed, with the reason
-            self._report(PartitionOutcome(name, run_id, "FAILURE", 0.0, first_line(error)))
-            raise BackfillStopped(f"stopped: {first_line(error)}", 1) from None
+        except Exception as error:  # Dagster has marked the run failed, with the reason
+            now = time.monotonic()
+            self.launch_failing_since = self.launch_failing_since or now
+            if not getattr(error, "transient", False) or now - self.launch_failing_since >= LAUNCH_RETRY_FOR_S:
+                self._report(PartitionOutcome(name, run_id, "FAILURE", 0.0, first_line(error)))
+                raise BackfillStopped(f"stopped: {first_line(error)}", 1) from None
+            self.launch_pause = min(LAUNCH_PAUSE_MAX_S, max(1.0, self.launch_pause * 2))
+            self.paused_until = now + self.launch_pause
+            print(f"{name}: run {run_id[:8]} could not be launched ({first_line(error)}); it is marked failed and "
+                  f"the partition gets a new run in {self.launch_pause:.0f} s", file=sys.stderr, flush=True)
+            raise TryLater() from None
+        self.launch_failing_since, self.launch_pause = None, 0.0
         self.in_flight[run_id] = (name, time.monotonic())
 
     def collect(self) -> None:
