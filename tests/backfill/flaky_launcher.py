@@ -1,5 +1,6 @@
-"""A run launcher for tests only: its first launches fail as a broker outage does, then every run
-it launches "runs" at once (recorded as started and succeeded, no step executed)."""
+"""A run launcher for tests only: after ``succeed_first`` launches, ``failures`` launches fail as a
+broker outage does; every run it launches "runs" at once (recorded as started and succeeded, no
+step executed)."""
 from dagster import DagsterEvent, DagsterEventType, Field
 
 from flights_etl.dagster_private import ConfigurableClass, RunLauncher
@@ -12,9 +13,10 @@ class Unreachable(RuntimeError):
 class FlakyLauncher(RunLauncher, ConfigurableClass):
     backfills_through_launcher = True
 
-    def __init__(self, failures: int = 0, transient: bool = True, inst_data=None):
+    def __init__(self, failures: int = 0, transient: bool = True, succeed_first: int = 1, inst_data=None):
         self._inst_data = inst_data
         self.failures_left = failures
+        self.succeed_first = succeed_first
         self.transient = transient
         self.launched = []
         super().__init__()
@@ -25,7 +27,8 @@ class FlakyLauncher(RunLauncher, ConfigurableClass):
 
     @classmethod
     def config_type(cls):
-        return {"failures": Field(int, default_value=0), "transient": Field(bool, default_value=True)}
+        return {"failures": Field(int, default_value=0), "transient": Field(bool, default_value=True),
+                "succeed_first": Field(int, default_value=1)}
 
     @staticmethod
     def from_config_value(inst_data, config_value):
@@ -33,7 +36,7 @@ class FlakyLauncher(RunLauncher, ConfigurableClass):
 
     def launch_run(self, context):
         run = context.pipeline_run
-        if self.failures_left > 0:
+        if len(self.launched) >= self.succeed_first and self.failures_left > 0:
             self.failures_left -= 1
             raise (Unreachable if self.transient else RuntimeError)(f"cannot reach the queue for run {run.run_id}")
         self.launched.append(run.run_id)

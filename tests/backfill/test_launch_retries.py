@@ -1,6 +1,7 @@
 """The one backfill driver on the run-launcher executor when launches fail: a transient failure (the
-broker unreachable) gives the partition a new run after a pause and the backfill goes on; a failure
-that is not transient, or one that lasts, stops it. A real temp instance whose run launcher is
+broker unreachable) after a launch succeeded gives the partition a new run after a pause and the
+backfill goes on; a failure that is not transient, one that lasts, or one at the very first launch
+(a wrong broker URL) stops it. A real temp instance whose run launcher is
 tests/backfill/flaky_launcher.py."""
 import os
 
@@ -17,13 +18,14 @@ from tests.backfill.cli_helpers import PROJECT_ROOT
 DAYS = ["2013-01-01", "2013-01-02", "2013-01-03"]
 
 
-def _instance(tmp_path, failures, transient=True):
+def _instance(tmp_path, failures, transient=True, succeed_first=1):
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
         "run_launcher:\n  module: tests.backfill.flaky_launcher\n  class: FlakyLauncher\n"
         f"  config:\n    failures: {failures}\n    transient: {str(transient).lower()}\n"
+        f"    succeed_first: {succeed_first}\n"
     )
     return DagsterInstance.from_config(str(home))
 
@@ -56,15 +58,22 @@ def test_a_transient_launch_failure_gives_the_partition_a_new_run_and_the_backfi
         assert stopped is None
         assert sorted((o.partition, o.status) for o in outcomes) == [(day, "SUCCESS") for day in DAYS]
         by_day = _runs_by_day(instance)
-    # The first day's two failed launches stay as they were (failed, with the reason); its third run loaded.
-    assert by_day[DAYS[0]] == [PipelineRunStatus.FAILURE, PipelineRunStatus.FAILURE, PipelineRunStatus.SUCCESS]
-    assert by_day[DAYS[1]] == by_day[DAYS[2]] == [PipelineRunStatus.SUCCESS]
+    # The second day's two failed launches stay as they were (failed, with the reason); its third run loaded.
+    assert by_day[DAYS[1]] == [PipelineRunStatus.FAILURE, PipelineRunStatus.FAILURE, PipelineRunStatus.SUCCESS]
+    assert by_day[DAYS[0]] == by_day[DAYS[2]] == [PipelineRunStatus.SUCCESS]
     err = capsys.readouterr().err
     assert err.count("could not be launched") == 2 and "gets a new run in" in err, err
 
 
 def test_a_launch_failure_that_is_not_transient_stops_the_backfill(tmp_path, monkeypatch):
     with _instance(tmp_path, failures=1, transient=False) as instance:
+        outcomes, stopped = _backfill(instance, monkeypatch)
+    assert stopped is not None and "cannot reach the queue" in stopped.reason
+    assert sorted((o.partition, o.status) for o in outcomes) == [(DAYS[0], "SUCCESS"), (DAYS[1], "FAILURE")]
+
+
+def test_a_first_launch_that_fails_stops_the_backfill_at_once(tmp_path, monkeypatch):
+    with _instance(tmp_path, failures=1, succeed_first=0) as instance:
         outcomes, stopped = _backfill(instance, monkeypatch)
     assert stopped is not None and "cannot reach the queue" in stopped.reason
     assert [(o.partition, o.status) for o in outcomes] == [(DAYS[0], "FAILURE")]
@@ -75,7 +84,7 @@ def test_a_transient_failure_that_lasts_stops_the_backfill(tmp_path, monkeypatch
     with _instance(tmp_path, failures=1000) as instance:
         outcomes, stopped = _backfill(instance, monkeypatch)
     assert stopped is not None and stopped.exit_code == 1
-    assert [(o.partition, o.status) for o in outcomes] == [(DAYS[0], "FAILURE")]
+    assert sorted((o.partition, o.status) for o in outcomes) == [(DAYS[0], "SUCCESS"), (DAYS[1], "FAILURE")]
 
 
 @pytest.fixture(autouse=True)

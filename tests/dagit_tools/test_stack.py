@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 
 from tests.backfill.cli_helpers import PROJECT_ROOT
+from tests.helpers import wait_until
 from tests.ui.dagit import free_port
 
 pytestmark = pytest.mark.slow
@@ -66,12 +67,13 @@ def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
     )
     try:
         _wait_for_dagit(f"http://127.0.0.1:{port}")
-        time.sleep(3)  # let both start their `dagster api grpc` code servers
         children = [pid for pid, (parent, _group) in _process_groups().items() if parent == stack.pid]
         commands = [open(f"/proc/{pid}/cmdline").read().replace("\0", " ") for pid in children]
         assert len(children) == 2 and any("flights-dagit" in c for c in commands) and any("dagster-daemon" in c for c in commands), commands
         groups.update(children)  # each child leads its own process group
-        assert sum(1 for _pid, (_parent, group) in _process_groups().items() if group in groups) >= 4  # + grpc servers
+        # both start their `dagster api grpc` code servers, in their groups
+        wait_until("the code servers", lambda: sum(1 for _pid, (_parent, group) in _process_groups().items()
+                                                   if group in groups) >= 4, 120, poll_s=0.5)
 
         assert _files_under(temp) != []  # the code servers' sockets, while they run
 

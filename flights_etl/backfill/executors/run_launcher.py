@@ -32,8 +32,10 @@ RETRY_WAIT_S = 60.0  # how long a failed run's automatic retry may take to appea
 RETRY_DAEMON = "EVENT_LOG_CONSUMER"  # the dagster-daemon part that carries out run retries
 DAEMON_FRESH_S = 60.0
 # A launch that fails for a reason the launcher calls transient (``error.transient``: the broker is
-# unreachable) is tried again with a new run after a pause (1 s doubling to 15 s), for up to this
-# long without one launch succeeding; then the backfill stops (finish with --only missing,failed).
+# unreachable) after an earlier launch of the backfill succeeded is tried again with a new run after
+# a pause (1 s doubling to 15 s), for up to this long without one launch succeeding; then the
+# backfill stops (finish with --only missing,failed). A first launch that fails stops it at once:
+# a wrong broker URL is one line, not two minutes of retries.
 LAUNCH_RETRY_FOR_S = 120.0
 LAUNCH_PAUSE_MAX_S = 15.0
 ENDED = {
@@ -62,6 +64,7 @@ class RunLauncherExecutor:
         self.in_flight: Dict[str, Tuple[str, float]] = {}  # run id -> (partition, launched at)
         self.retry_due: Dict[str, float] = {}  # failed run id -> until when its retry is waited for
         self.last_health_check = time.monotonic()
+        self.launched_any = False
         self.launch_failing_since = None  # monotonic time of the first failed launch in a row
         self.launch_pause = 0.0
         self.paused_until = 0.0
@@ -84,7 +87,8 @@ class RunLauncherExecutor:
         except Exception as error:  # Dagster has marked the run failed, with the reason
             now = time.monotonic()
             self.launch_failing_since = self.launch_failing_since or now
-            if not getattr(error, "transient", False) or now - self.launch_failing_since >= LAUNCH_RETRY_FOR_S:
+            transient = self.launched_any and getattr(error, "transient", False)
+            if not transient or now - self.launch_failing_since >= LAUNCH_RETRY_FOR_S:
                 self._report(PartitionOutcome(name, run_id, "FAILURE", 0.0, first_line(error)))
                 raise BackfillStopped(f"stopped: {first_line(error)}", 1) from None
             self.launch_pause = min(LAUNCH_PAUSE_MAX_S, max(1.0, self.launch_pause * 2))
@@ -92,7 +96,7 @@ class RunLauncherExecutor:
             print(f"{name}: run {run_id[:8]} could not be launched ({first_line(error)}); it is marked failed and "
                   f"the partition gets a new run in {self.launch_pause:.0f} s", file=sys.stderr, flush=True)
             raise TryLater() from None
-        self.launch_failing_since, self.launch_pause = None, 0.0
+        self.launched_any, self.launch_failing_since, self.launch_pause = True, None, 0.0
         self.in_flight[run_id] = (name, time.monotonic())
 
     def collect(self) -> None:
