@@ -23,6 +23,8 @@ from flights_etl.runs.statuses import EXECUTING as UNFINISHED_STATUSES
 
 PARENT_POLL_S = 0.5
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
+PROCESS_NAME = b"flights-worker"  # what ps, top and /proc/<pid>/comm show for a worker
 
 
 class _State:
@@ -39,7 +41,9 @@ def _interrupt_run(state: _State) -> None:
 
 def _die_with_parent(state: _State, parent_pid: int) -> None:
     try:  # Linux: the kernel sends SIGTERM when the parent exits, however it exits
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(PR_SET_NAME, ctypes.c_char_p(PROCESS_NAME))  # a forked worker's command line is its parent's
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent_pid:  # gone before the signal was armed

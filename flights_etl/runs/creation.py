@@ -1,4 +1,6 @@
 """Runs and backfill records created as ``dagster pipeline backfill`` creates them."""
+import contextlib
+import io
 from typing import Dict, List
 
 import pendulum
@@ -26,11 +28,19 @@ def create_run_for_pipeline(instance: DagsterInstance, **run_args) -> PipelineRu
     """
     for _ in range(SNAPSHOT_KINDS):
         try:
-            return instance.create_run_for_pipeline(**run_args)
+            return _quietly_created(instance, run_args)
         except IntegrityError as error:
             if "snapshot" not in str(error).lower():
                 raise
-    return instance.create_run_for_pipeline(**run_args)
+    return _quietly_created(instance, run_args)
+
+
+def _quietly_created(instance: DagsterInstance, run_args: dict) -> PipelineRun:
+    """Dagster 0.15 also prints each ASSET_MATERIALIZATION_PLANNED event it stores to stderr (a
+    DEBUG console logger of its own, which writes to whatever ``sys.stderr`` is): three lines per
+    run that would bury a backfill's progress. The events are stored as usual; errors still raise."""
+    with contextlib.redirect_stderr(io.StringIO()):
+        return instance.create_run_for_pipeline(**run_args)
 
 
 def record_backfill(

@@ -12,6 +12,7 @@ import time
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
+from flights_etl.backfill.worker import PROCESS_NAME
 from flights_etl.dagster_private import RunsFilter
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
@@ -40,14 +41,14 @@ def _wait_for_outcomes(backfill, count: int) -> None:
 
 
 def _workers(parent_pid: int):
-    """The backfill's worker processes (multiprocessing spawn children, not its resource tracker)."""
+    """The backfill's worker processes (forked children that named themselves, backfill/worker.py)."""
     with open(f"/proc/{parent_pid}/task/{parent_pid}/children") as handle:
         children = [int(pid) for pid in handle.read().split()]
     workers = []
     for pid in children:
         try:
-            with open(f"/proc/{pid}/cmdline") as handle:
-                if "spawn_main" in handle.read():
+            with open(f"/proc/{pid}/comm") as handle:
+                if handle.read().strip() == PROCESS_NAME.decode():
                     workers.append(pid)
         except OSError:
             pass
