@@ -45,7 +45,7 @@ setup(
         "fleet": ["celery[redis]", "kombu", "redis", *POSTGRES],
         # Completion messages (prod mode) and failure alerts posted to Slack.
         "slack": ["slack_sdk"],
-        "test": ["pytest", "pytest-timeout", "hypothesis", "playwright", "ruff", "import-linter"],
+        "test": ["pytest", "pytest-timeout", "pytest-xdist", "hypothesis", "playwright", "ruff", "import-linter"],
     },
     entry_points={
         "console_scripts": [

@@ -20,6 +20,12 @@ LANDED_TO = date(2013, 2, 28)
 GAP_DAY = date(2013, 12, 31)  # the packaged weather has no rows for this day
 DST_DAYS = (date(2013, 3, 10), date(2013, 11, 3))  # New York's clock changes: 23 and 25 hours
 BACKENDS = ["duckdb", "postgres"]
+INSTANCE_YAML = """telemetry:
+  enabled: false
+compute_logs:
+  module: dagster.core.storage.noop_compute_log_manager
+  class: NoOpComputeLogManager
+"""
 REAPER_MARKER_ENV = "FLIGHTS_TEST_REAPER"
 # Fixtures that start a server (or a fleet on one): tests using them are marked "server" (make test-quick skips them).
 SERVER_FIXTURES = {"postgres_server", "redis_server", "fleet_env", "start_worker"}
@@ -136,10 +142,11 @@ def warehouse_location(request, tmp_path):
 
 @pytest.fixture
 def instance(tmp_path):
-    """A real SQLite-backed Dagster instance in a temp DAGSTER_HOME."""
+    """A real SQLite-backed Dagster instance in a temp DAGSTER_HOME. Its steps' stdout and stderr are
+    not captured (Dagster's default starts two `tail` processes per step); no test reads them."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
     with DagsterInstance.from_config(str(home)) as dagster_instance:
         yield dagster_instance
 

@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 
-POLL_S = 0.2
+POLL_S = 0.5  # a process found later is still found by its marker or its parent
 GRACE_S = 3.0
 
 
@@ -25,15 +25,6 @@ def _start_time(pid: int):
         return None
     # Field 22; the command name (field 2) may hold spaces, so split after its closing parenthesis.
     return int(stat[stat.rindex(b")") + 2:].split()[19])
-
-
-def _parent(pid: int):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(b")") + 2:].split()[1])
 
 
 def _has_marker(pid: int, marker: bytes) -> bool:
@@ -52,17 +43,39 @@ def _registered(pidfile: str):
         return set()
 
 
-def _scan(root: int, marker: bytes, pidfile: str, known: dict) -> None:
-    """Add to ``known`` (pid -> start time) every process that belongs to the watched pytest."""
+def _stat(pid: int):
+    """(parent pid, start time) of a live process, or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return int(fields[1]), int(fields[19])
+
+
+def _scan(root: int, marker: bytes, pidfile: str, known: dict, marked: dict) -> None:
+    """Add to ``known`` (pid -> start time) every process that belongs to the watched pytest, and
+    forget the ones that ended. ``marked`` caches, per (pid, start time), whether a process carries
+    the marker: an environment does not change, so each process's is read once."""
     me = os.getpid()
-    parents = {}
+    parents, started = {}, {}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != me:
-            parent = _parent(int(entry))
-            if parent is not None:
-                parents[int(entry)] = parent
-    seeds = {pid for pid in parents if _has_marker(pid, marker)} | (_registered(pidfile) & parents.keys())
-    seeds |= {pid for pid in known if pid in parents and _start_time(pid) == known[pid]}
+            stat = _stat(int(entry))
+            if stat is not None:
+                parents[int(entry)], started[int(entry)] = stat
+    for key in [key for key in marked if started.get(key[0]) != key[1]]:
+        del marked[key]
+    for pid in [pid for pid in known if started.get(pid) != known[pid]]:
+        del known[pid]  # ended: nothing to kill
+    seeds = set(_registered(pidfile) & parents.keys()) | set(known)
+    for pid in parents:
+        key = (pid, started[pid])
+        if key not in marked:
+            marked[key] = _has_marker(pid, marker)
+        if marked[key]:
+            seeds.add(pid)
     seeds.add(root)
     changed = True
     while changed:  # the closure under "child of"
@@ -72,10 +85,8 @@ def _scan(root: int, marker: bytes, pidfile: str, known: dict) -> None:
                 seeds.add(pid)
                 changed = True
     for pid in seeds - {root}:
-        if pid not in known:
-            started = _start_time(pid)
-            if started is not None:
-                known[pid] = started
+        if pid not in known and pid in started:
+            known[pid] = started[pid]
 
 
 def _alive(known: dict) -> list:
@@ -87,13 +98,14 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for pytest must not end the watcher
     root_started = _start_time(root)
     known: dict = {}
+    marked: dict = {}
     while _start_time(root) == root_started:
-        _scan(root, marker, pidfile, known)
+        _scan(root, marker, pidfile, known, marked)
         time.sleep(POLL_S)
     for signum in (signal.SIGTERM, signal.SIGKILL):
         deadline = time.monotonic() + GRACE_S
         while time.monotonic() < deadline:
-            _scan(-1, marker, pidfile, known)  # children started while we were signalling
+            _scan(-1, marker, pidfile, known, marked)  # children started while we were signalling
             alive = _alive(known)
             if not alive:
                 break

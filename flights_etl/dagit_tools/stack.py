@@ -33,6 +33,9 @@ from flights_etl.dagit_tools.server import IDENTITY_PATH
 BIN = os.path.dirname(sys.executable)
 
 
+MAX_TMPDIR_LENGTH = 60  # leaves room for the stack's folder and Dagster's socket name (~50 bytes)
+
+
 class StackStartError(RuntimeError):
     """Dagit or the daemon could not be started; the message is one line naming the port."""
 
@@ -90,7 +93,10 @@ class DagitStack:
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        self.tmpdir = tempfile.mkdtemp(prefix="flights-dagit-", dir=env.get("TMPDIR"))
+        base = env.get("TMPDIR")
+        if base and len(base) > MAX_TMPDIR_LENGTH:
+            base = "/tmp"  # the code servers' unix sockets live below it: a socket path has at most 107 bytes
+        self.tmpdir = tempfile.mkdtemp(prefix="flights-dagit-", dir=base)
         env["TMPDIR"] = self.tmpdir
         workspace = ["-w", self.workspace]
         self._spawn("dagit", [os.path.join(BIN, "flights-dagit"), *workspace,

