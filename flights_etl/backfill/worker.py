@@ -19,9 +19,10 @@ from dagster import DagsterInstance, PipelineRunStatus
 from flights_etl import dagster_private as private
 from flights_etl.instance import worker as instance_worker
 from flights_etl.runs.errors import own_message
-from flights_etl.runs.statuses import EXECUTING as UNFINISHED_STATUSES
+from flights_etl.runs.liveness import fail_when_reachable
 
 PARENT_POLL_S = 0.5
+RECORD_END_WITHIN_S = 30.0
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 PROCESS_NAME = b"flights-worker"  # what ps, top and /proc/<pid>/comm show for a worker
@@ -123,13 +124,10 @@ def _execute(instance: DagsterInstance, recon_pipeline, run_id: str):
 
 
 def _mark_failed_if_unfinished(instance: DagsterInstance, run_id: str, error: str) -> None:
-    """Never leave a run looking STARTED when Dagster itself could not record its end."""
-    try:
-        run = instance.get_run_by_id(run_id)
-        if run is not None and run.status in UNFINISHED_STATUSES:
-            instance.report_run_failed(run, message=f"flights-etl backfill: {error}")
-    except Exception:  # the instance itself is unreachable: the parent reports the failure
-        pass
+    """Never leave a run looking STARTED when Dagster itself could not record its end: if the
+    instance cannot be reached (its database restarting), try again for a while; past that the
+    parent, or later ``flights-etl status``, marks it."""
+    fail_when_reachable(instance, run_id, f"flights-etl backfill: {error}", within_s=RECORD_END_WITHIN_S)
 
 
 def first_error(result) -> str:

@@ -28,7 +28,8 @@ from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_
 from flights_etl.fleet.version import code_version
 from flights_etl.instance import worker as instance_worker
 from flights_etl.runs.executor import WORKER_NAME_ENV, WORKER_TAG  # noqa: F401  (WORKER_TAG re-exported)
-from flights_etl.runs.lease import Lease, is_live, lease_of, new_lease, write_lease
+from flights_etl.runs.lease import Lease, is_live, lease_of, lease_ttl_s, new_lease, write_lease
+from flights_etl.runs.liveness import fail_when_reachable
 from flights_etl.runs.statuses import WAITING
 from flights_etl.warehouse.postgres_backend import cancel_active_statements
 
@@ -118,6 +119,7 @@ class WorkerProcess:
             watcher = _Watcher(instance, self.redis, run_id, me, owner)
             watcher.start()
             started = time.perf_counter()
+            failed = None
             try:
                 result = private.execute_run(recon, run, instance)
             except KeyboardInterrupt:
@@ -125,15 +127,15 @@ class WorkerProcess:
             except Exception as error:  # never leave the run looking alive
                 result = None
                 logger.exception("run %s", run_id)
-                instance.report_run_failed(
-                    instance.get_run_by_id(run_id),
-                    message=f"flights fleet: execution on {self.hostname} failed: {type(error).__name__}: {error}")
+                failed = f"flights fleet: execution on {self.hostname} failed: {type(error).__name__}: {error}"
             finally:
                 watcher.stop()
                 instance_worker.release_run(instance, run_id)
+            # Dagster could not record the run's end (say, the instance's database restarting): record
+            # it once the instance answers again, for as long as the lease would have kept the run ours.
+            fail_when_reachable(instance, run_id, failed or f"flights fleet: execution on {self.hostname} ended "
+                                "without a status", within_s=lease_ttl_s())
             final = instance.get_run_by_id(run_id).status
-            if final in WAITING + (PipelineRunStatus.STARTED,):  # Dagster could not record its end
-                instance.report_run_failed(run, message=f"flights fleet: execution on {self.hostname} ended without a status")
             return _log(f"run {run_id} ({run.tags.get('dagster/partition', '')}): "
                         f"{'success' if result is not None and result.success else final.value} "
                         f"in {time.perf_counter() - started:.2f}s on {self.hostname}")

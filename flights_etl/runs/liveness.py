@@ -10,13 +10,18 @@ left to Dagster's run monitoring in the daemon. A dead run is marked FAILURE (CA
 never started) with the reason, which ``--only failed`` then picks up.
 """
 import json
+import logging
+import time
 from typing import Iterable, List, Optional, Tuple
 
 from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
 from flights_etl.runs.process import ProcessIdentity, ProcessState, state
-from flights_etl.runs.statuses import UNFINISHED
+from flights_etl.runs.statuses import IN_PROGRESS, UNFINISHED
 from flights_etl.runs.tags import CREATOR_TAG, EXECUTOR_TAG
+
+logger = logging.getLogger("flights_etl.liveness")
+RECORD_RETRY_S = 1.0
 
 
 def _recorded(run: PipelineRun, tag: str) -> Optional[ProcessIdentity]:
@@ -64,3 +69,25 @@ def reap_dead_runs(instance: DagsterInstance, runs: Iterable[PipelineRun], found
             instance.report_run_failed(fresh, message=message)
         reaped.append((fresh, reason))
     return reaped
+
+
+def fail_when_reachable(instance: DagsterInstance, run_id: str, message: str, within_s: float) -> bool:
+    """Mark a run whose execution ended without recording its end FAILURE (CANCELED if it was being
+    canceled), trying again every second
+    for up to ``within_s`` while the instance cannot be reached (its database restarting): once it
+    answers, the run ends at once instead of looking alive until its owner is declared gone. True
+    when the run is ended (by this or by anyone else), False if the instance never answered."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            run = instance.get_run_by_id(run_id)
+            if run is not None and run.status == PipelineRunStatus.CANCELING:
+                instance.report_run_canceled(run, message=message)
+            elif run is not None and run.status in IN_PROGRESS:
+                instance.report_run_failed(run, message=message)
+            return True
+        except Exception as error:  # the instance's database is unreachable for now
+            if time.monotonic() >= deadline:
+                logger.warning("run %s: could not record its end (%s): %s", run_id, type(error).__name__, error)
+                return False
+            time.sleep(RECORD_RETRY_S)

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 SET = ["--partition-set", "flights_daily_partition_set"]
 GRACE_S = 8  # $FLIGHTS_WATCHDOG_GRACE_S for these tests (60 s by default)
+LEASE_TTL_S = 12  # $FLIGHTS_LEASE_TTL_S for these tests (30 s by default): above the blips they survive
 UNFINISHED = {"NOT_STARTED", "QUEUED", "STARTING", "STARTED", "CANCELING"}
 
 
@@ -46,7 +47,8 @@ def _kill_and_restart(server: RedisServer, down_s: float) -> None:
 
 
 def _env(fleet_env, redis_server, **extra):
-    return {**fleet_env, "FLIGHTS_BROKER_URL": redis_server.url(), "FLIGHTS_WATCHDOG_GRACE_S": str(GRACE_S), **extra}
+    return {**fleet_env, "FLIGHTS_BROKER_URL": redis_server.url(), "FLIGHTS_WATCHDOG_GRACE_S": str(GRACE_S),
+            "FLIGHTS_LEASE_TTL_S": str(LEASE_TTL_S), **extra}
 
 
 def _statuses(env):
@@ -68,10 +70,11 @@ def _load_starts_per_day(env):
 
 
 def _recover_and_check(env, first, last):
-    """One sweep starts the grace period, a backfill of what is missing or failed after it, then
-    wait for everything: every day loaded exactly, no run unfinished."""
+    """The documented recovery: one sweep starts the grace period; after the bound (the grace period,
+    and the lease's time to live for a run whose worker gave up on it), a backfill of what is
+    missing or failed; then wait for everything: every day loaded exactly, no run unfinished."""
     flights_etl(env, "status", "--no-list")
-    time.sleep(GRACE_S + 1)
+    time.sleep(max(GRACE_S, LEASE_TTL_S) + 1)
     recovery = flights_etl(env, "backfill", *SET, "--from", first, "--to", last, "--only", "missing,failed")
     assert recovery.returncode == 0, recovery.stdout + recovery.stderr
     waited = flights_etl(env, "status", "--wait", "240", "--no-list")
