@@ -122,17 +122,15 @@ def _partition_set(name, workspace):
 
 
 def _instance():
-    from dagster import DagsterInstance
-
     home = settings.read(settings.DAGSTER_HOME)
     if not home:
         raise click.UsageError("DAGSTER_HOME is not set: point it at the Dagster instance (make sets .dagster_home).")
     if not os.path.isdir(home):
         raise click.UsageError(f"DAGSTER_HOME={home} is not a directory: create it, or point DAGSTER_HOME at the instance.")
-    from flights_etl.instance.worker import pool_postgres_connections
+    from flights_etl.instance.worker import kept_open_instance
 
     try:
-        return pool_postgres_connections(DagsterInstance.get())
+        return kept_open_instance()
     except Exception as error:  # a broken dagster.yaml, an unreachable instance database, ...
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise click.ClickException(f"cannot open the Dagster instance in {home}: {first}") from None

@@ -5,14 +5,18 @@ every single event, creates a SQLAlchemy engine, opens the file, inserts, commit
 closes the file (a WAL checkpoint) and throws the engine away; a new run's file is checked and
 stamped by loading all of Alembic's migration scripts, twice, and each table and index is
 committed separately. This storage keeps one engine and connection per database file until the
-run is released; creates a run's file with the same tables, indexes, WAL mode and Alembic stamp in
-one commit, with the head revision looked up once per process; commits every event as it happens,
-with ``synchronous=NORMAL`` on its own connections: SQLite's setting for WAL mode that stays
+run is released (at most ``MAX_OPEN_RUN_FILES`` at a time); creates a run's file with the same
+tables, indexes, WAL mode and Alembic stamp in one commit, with the head revision looked up once
+per process; inserts a run's events with one prepared statement instead of building a SQLAlchemy
+statement per event (asset events, mirrored into the index shard, take Dagster's own path);
+commits every event as it happens, with ``synchronous=NORMAL`` on its own connections: SQLite's setting for WAL mode that stays
 consistent and survives a crash of the process (Ctrl-C, kill, OOM) but not of the machine, where a
 power loss may drop the last events of a run's log.
 """
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache
 
 import sqlalchemy as db
@@ -22,13 +26,23 @@ from sqlalchemy.pool import StaticPool
 
 from flights_etl.dagster_private import (
     SqlEventLogStorageMetadata,
+    SqlEventLogStorageTable,
     SqliteEventLogStorage,
     get_alembic_config,
+    serialize_dagster_namedtuple,
     sqlite_event_log,
 )
 
 # The storage this one stands in for, as an instance's configuration names it.
 DAGSTER_STORAGE_CLASS = "SqliteEventLogStorage"
+MAX_OPEN_RUN_FILES = 16  # a process that records events of many runs (a backfill's parent) closes the oldest
+# The row Dagster's prepare_insert_event builds, as one prepared statement; timestamps as SQLAlchemy
+# stores a DateTime in SQLite (naive UTC, microseconds).
+_INSERT_EVENT = (
+    f"INSERT INTO {SqlEventLogStorageTable.name} "
+    "(run_id, event, dagster_event_type, timestamp, step_key, asset_key, partition) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @lru_cache(maxsize=None)
@@ -75,7 +89,8 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` that keeps each database file open until its run is released."""
 
     def __init__(self, base_dir, inst_data=None):
-        self._engines = {}  # set before Dagster's __init__, which may already write the index
+        self._engines = OrderedDict()  # set before Dagster's __init__, which may already write the index
+        self._asset_key_index_cols = None
         super().__init__(base_dir, inst_data)
 
     @staticmethod
@@ -100,8 +115,45 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
                         _init_run_db(engine)
                     self._initialized_dbs.add(shard)
                 self._engines[shard] = engine
+                self._close_oldest()
+            else:
+                self._engines.move_to_end(shard)
             with engine.connect() as connection:
                 yield connection
+
+    def _close_oldest(self) -> None:
+        while len(self._engines) > MAX_OPEN_RUN_FILES:
+            shard = next(iter(self._engines))
+            if shard == sqlite_event_log.INDEX_SHARD_NAME:
+                self._engines.move_to_end(shard)
+                shard = next(iter(self._engines))
+            self._engines.pop(shard).dispose()
+
+    def store_event(self, event):
+        if event.is_dagster_event and event.dagster_event.asset_key:
+            super().store_event(event)  # also mirrored into the index shard and the asset keys table
+            return
+        dagster_event = event.dagster_event if event.is_dagster_event else None
+        row = (
+            event.run_id,
+            serialize_dagster_namedtuple(event),
+            dagster_event.event_type_value if dagster_event else None,
+            datetime.utcfromtimestamp(event.timestamp).strftime(_TIMESTAMP_FORMAT),
+            dagster_event.step_key if dagster_event else event.step_key,
+            None,
+            dagster_event.partition if dagster_event else None,
+        )
+        with self._connect(event.run_id) as connection:
+            raw = connection.connection  # the DBAPI connection: no statement built, compiled or cached per event
+            raw.execute(_INSERT_EVENT, row)
+            raw.commit()
+
+    def has_asset_key_index_cols(self):
+        """Dagster inspects the asset keys table's columns for every asset event; they do not change
+        while a process runs (a migration is run offline)."""
+        if self._asset_key_index_cols is None:
+            self._asset_key_index_cols = super().has_asset_key_index_cols()
+        return self._asset_key_index_cols
 
     def release(self, run_id: str) -> None:
         """Close the run's database file: its run has finished and gets no more events."""

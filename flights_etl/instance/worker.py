@@ -13,7 +13,9 @@ from dagster import DagsterInstance
 
 from flights_etl import settings
 from flights_etl.dagster_private import ConfigurableClassData, InstanceRef
-from flights_etl.instance.sqlite_event_log import DAGSTER_STORAGE_CLASS, KeptOpenSqliteEventLogStorage
+from flights_etl.instance import sqlite_event_log, sqlite_run_storage
+from flights_etl.instance.sqlite_event_log import KeptOpenSqliteEventLogStorage
+from flights_etl.instance.sqlite_run_storage import KeptOpenSqliteRunStorage
 
 NOOP_COMPUTE_LOGS = {
     "module": "dagster.core.storage.noop_compute_log_manager",
@@ -28,21 +30,31 @@ def worker_instance() -> DagsterInstance:
     """The ``$DAGSTER_HOME`` instance as a backfill worker should write to it, cheaply.
 
     Two parts of a small run's cost are Dagster's bookkeeping rather than its data: capturing
-    stdout/stderr per step (dropped: NoOpComputeLogManager) and reaching the storage (SQLite:
-    the run's event file kept open; PostgreSQL: connections kept open; see the module's
-    docstring). Run events, statuses and materializations are recorded as usual.
+    stdout/stderr per step (dropped: NoOpComputeLogManager) and reaching the storage (see
+    ``kept_open_instance``). Run events, statuses and materializations are recorded as usual.
     """
+    return kept_open_instance(overrides={"compute_logs": NOOP_COMPUTE_LOGS})
+
+
+def kept_open_instance(overrides=None) -> DagsterInstance:
+    """The ``$DAGSTER_HOME`` instance with its storage kept open: on SQLite, ``runs.db`` and each
+    run's event file stay open (``sqlite_run_storage``, ``sqlite_event_log``); on PostgreSQL, the
+    run and event storages keep their connections. What is stored is what Dagster stores."""
     home = settings.read(settings.DAGSTER_HOME)
     if not home:
         return DagsterInstance.get()  # raises Dagster's own clear error about DAGSTER_HOME
-    ref = InstanceRef.from_dir(home, overrides={"compute_logs": NOOP_COMPUTE_LOGS})
-    events = ref.event_storage_data
-    if events.module_name.split(".")[0] == "dagster" and events.class_name == DAGSTER_STORAGE_CLASS:
-        kept_open = ConfigurableClassData(
-            KeptOpenSqliteEventLogStorage.__module__, KeptOpenSqliteEventLogStorage.__name__, events.config_yaml
-        )
+    ref = InstanceRef.from_dir(home, overrides=overrides)
+    replaced = {}
+    for field, module, ours in (
+        ("event_storage_data", sqlite_event_log, KeptOpenSqliteEventLogStorage),
+        ("run_storage_data", sqlite_run_storage, KeptOpenSqliteRunStorage),
+    ):
+        data = getattr(ref, field)
+        if data.module_name.split(".")[0] == "dagster" and data.class_name == module.DAGSTER_STORAGE_CLASS:
+            replaced[field] = ConfigurableClassData(ours.__module__, ours.__name__, data.config_yaml)
+    if replaced:
         # Without the unified storage the instance is built from its three storages one by one.
-        ref = ref._replace(storage_data=None, event_storage_data=kept_open)
+        ref = ref._replace(storage_data=None, **replaced)
     return pool_postgres_connections(DagsterInstance.from_ref(ref))
 
 

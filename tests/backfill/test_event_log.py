@@ -7,6 +7,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFil
 from flights_etl import dagster_private as private
 from flights_etl.instance import worker as instance_worker
 from flights_etl.instance.sqlite_event_log import KeptOpenSqliteEventLogStorage
+from flights_etl.instance.sqlite_run_storage import KeptOpenSqliteRunStorage
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 from flights_etl.runs import creation
 from tests.helpers import daily_run_args
@@ -25,6 +26,15 @@ def _file_layout(path: str):
         stamp = connection.execute("SELECT version_num FROM alembic_version").fetchall()
         journal = connection.execute("PRAGMA journal_mode").fetchone()
     return schema, stamp, journal
+
+
+def _event_rows(path: str):
+    """Each stored event's columns but its id and time, and the time's stored form (as SQLAlchemy writes it)."""
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT dagster_event_type, step_key, asset_key, partition, timestamp FROM event_logs ORDER BY id"
+        ).fetchall()
+    return [(*row[:4], len(row[4]), row[4][4], row[4][10], row[4][19]) for row in rows]
 
 
 def _open_files() -> set:
@@ -46,6 +56,7 @@ def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_
     worker = instance_worker.worker_instance()
     try:
         assert isinstance(worker.event_log_storage, KeptOpenSqliteEventLogStorage)
+        assert isinstance(worker.run_storage, KeptOpenSqliteRunStorage)
         worker_runs = [_run_day(worker, day) for day in ("2013-01-03", "2013-01-04")]
         run_file = str(home / "history" / "runs" / f"{worker_runs[0]}.db")
         assert run_file in _open_files()  # kept open while its run may still record events
@@ -59,6 +70,12 @@ def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_
     stock_layout = _file_layout(files[stock_run])
     for run_id in worker_runs:
         assert _file_layout(files[run_id]) == stock_layout  # same tables, indexes, Alembic stamp, WAL
+    stock_rows = [row for row in _event_rows(files[stock_run])]
+    assert len(stock_rows) > 40 and all(row[4:] == (26, "-", " ", ".") for row in stock_rows)
+    for run_id in worker_runs:  # the prepared insert stores what Dagster's statement stores
+        rows = _event_rows(files[run_id])
+        partition_free = [row[:3] + row[4:] for row in rows]
+        assert partition_free == [row[:3] + row[4:] for row in stock_rows]
 
     with DagsterInstance.get() as reader:  # what Dagit and `dagster` see
         stock_events = [event.dagster_event_type for event in reader.all_logs(stock_run)]
