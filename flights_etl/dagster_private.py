@@ -6,8 +6,8 @@ the fleet's run launcher need names 0.15.10 does not export at top level. If a D
 moves them, this is the only module to change.
 """
 # ruff: noqa: F401  (every name here is a re-export)
-from dagster._core.events import EVENT_TYPE_TO_PIPELINE_RUN_STATUS, EngineEventData
-from dagster._core.execution.api import execute_run
+from dagster._core.events import EVENT_TYPE_TO_PIPELINE_RUN_STATUS, AssetMaterializationPlannedData, EngineEventData
+from dagster._core.execution.api import create_execution_plan, execute_run
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.host_representation.origin import (
     ExternalPartitionSetOrigin,
@@ -16,6 +16,8 @@ from dagster._core.host_representation.origin import (
 )
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
+from dagster._core.snap import snapshot_from_execution_plan
+from dagster._core.snap.execution_plan_snapshot import create_execution_plan_snapshot_id
 from dagster._core.storage.event_log import SqlEventLogStorageMetadata, SqlEventLogStorageTable, SqliteEventLogStorage
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.pipeline_run import RunsFilter

@@ -89,6 +89,7 @@ class _Driver:
         self.partitions = {partition.name: partition for partition in backfill.partition_set.get_partitions()}
         self.base_tags = {**backfill.pipeline.tags, private.BACKFILL_ID_TAG: backfill.backfill_id}
         self.me = process.current()
+        self.runs = creation.RunMaker(instance, backfill.pipeline, backfill.partition_set.mode)
 
     def run(self) -> List[PartitionOutcome]:
         try:
@@ -98,6 +99,7 @@ class _Driver:
             )
         except Exception as error:
             raise BackfillStopped(f"stopped before any run: {first_line(error)}", 1) from error
+        self._share_the_plan()
         executor = self.executor
         with signals_as_flags() as stop:
             try:
@@ -124,6 +126,18 @@ class _Driver:
                 executor.close()
         return self.outcomes
 
+    def _share_the_plan(self) -> None:
+        """Build the plan and snapshots once if the first and last partitions' configs give the same plan."""
+        names = self.backfill.partitions
+        if not names:
+            return
+        try:
+            configs = [self.backfill.partition_set.run_config_for_partition(self.partitions[name])
+                       for name in (names[0], names[-1])]
+            self.runs.plans_agree(*configs)
+        except Exception:  # a config Dagster refuses: every run the stock way, which raises as it always did
+            self.runs.shared = False
+
     def _create_run(self, name: str) -> str:
         partition = self.partitions[name]
         run_id = str(uuid.uuid4())
@@ -132,13 +146,10 @@ class _Driver:
             **self.backfill.partition_set.tags_for_partition(partition),
             CREATOR_TAG: self.me.encode(run=run_id),
         }
-        run = creation.create_run_for_pipeline(
-            self.instance,
-            pipeline_def=self.backfill.pipeline,
-            run_id=run_id,
-            run_config=self.backfill.partition_set.run_config_for_partition(partition),
-            mode=self.backfill.partition_set.mode,
-            tags=tags,
+        run = self.runs.create(
+            run_id,
+            self.backfill.partition_set.run_config_for_partition(partition),
+            tags,
             pipeline_code_origin=self.code_origin,
             external_pipeline_origin=self.pipeline_origin,
         )
