@@ -1,4 +1,4 @@
-"""Writing a file so that a reader sees the old bytes or the new, never half of them."""
+"""Files: written so that a reader sees the old bytes or the new, never half of them; folders for sockets."""
 import os
 import tempfile
 
@@ -15,3 +15,15 @@ def write_atomically(path: str, data: bytes) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+MAX_SOCKET_BASE_LENGTH = 60  # leaves room for our folder and a socket's name: a Unix socket path has at most 107 bytes
+
+
+def socket_dir(prefix: str, base: "str | None" = None) -> str:
+    """A new private folder for Unix sockets, under ``base`` (else the temp folder), or under /tmp
+    when that path is too long for a socket inside it (pytest's and some CI's temp folders)."""
+    base = base or tempfile.gettempdir()
+    if len(base) > MAX_SOCKET_BASE_LENGTH:
+        base = "/tmp"
+    return tempfile.mkdtemp(prefix=prefix, dir=base)

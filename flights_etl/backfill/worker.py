@@ -20,6 +20,7 @@ from flights_etl import dagster_private as private
 from flights_etl.instance import worker as instance_worker
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.liveness import fail_when_reachable
+from flights_etl.warehouse.writer import use_writer
 
 PARENT_POLL_S = 0.5
 RECORD_END_WITHIN_S = 30.0
@@ -41,10 +42,21 @@ def _interrupt_run(state: _State) -> None:
 
 
 def _die_with_parent(state: _State, parent_pid: int) -> None:
-    try:  # Linux: the kernel sends SIGTERM when the parent exits, however it exits
+    def when_gone():
+        _interrupt_run(state)
+        if not state.executing:
+            os._exit(0)  # idle: nothing to clean up; the pipe's EOF would also end the loop
+
+    die_with_parent(parent_pid, PROCESS_NAME, when_gone)
+
+
+def die_with_parent(parent_pid: int, name: bytes, when_gone) -> None:
+    """Name this process (``ps``, ``/proc/<pid>/comm``), ask the kernel for SIGTERM when the parent
+    exits however it exits, and call ``when_gone`` from a watchdog thread that polls the parent's pid."""
+    try:  # Linux
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        libc.prctl(PR_SET_NAME, ctypes.c_char_p(PROCESS_NAME))  # a forked worker's command line is its parent's
+        libc.prctl(PR_SET_NAME, ctypes.c_char_p(name))  # a forked process's command line is its parent's
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent_pid:  # gone before the signal was armed
@@ -53,14 +65,13 @@ def _die_with_parent(state: _State, parent_pid: int) -> None:
     def watch():
         while os.getppid() == parent_pid:
             time.sleep(PARENT_POLL_S)
-        _interrupt_run(state)
-        if not state.executing:
-            os._exit(0)  # idle: nothing to clean up; the pipe's EOF would also end the loop
+        when_gone()
 
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def worker_main(connection, recon_pipeline, parent_pid: int) -> None:
+def worker_main(connection, recon_pipeline, parent_pid: int, writer=None) -> None:
+    """``writer``: (DuckDB path, address, key) of the backfill's warehouse writer, or None."""
     state = _State()
     # Ctrl-C is the parent's to handle between runs; during a run Dagster installs its own
     # handler, which interrupts that run cleanly.
@@ -79,6 +90,8 @@ def worker_main(connection, recon_pipeline, parent_pid: int) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    if writer is not None:
+        use_writer(*writer)
     instance = instance_worker.worker_instance()
     try:
         while not state.stopping:

@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,11 +28,9 @@ from dagster import DagsterInstance
 
 from flights_etl import settings
 from flights_etl.dagit_tools.server import IDENTITY_PATH
+from flights_etl.files import socket_dir
 
 BIN = os.path.dirname(sys.executable)
-
-
-MAX_TMPDIR_LENGTH = 60  # leaves room for the stack's folder and Dagster's socket name (~50 bytes)
 
 
 class StackStartError(RuntimeError):
@@ -93,10 +90,8 @@ class DagitStack:
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        base = env.get("TMPDIR")
-        if base and len(base) > MAX_TMPDIR_LENGTH:
-            base = "/tmp"  # the code servers' unix sockets live below it: a socket path has at most 107 bytes
-        self.tmpdir = tempfile.mkdtemp(prefix="flights-dagit-", dir=base)
+        # The code servers' Unix sockets live below it.
+        self.tmpdir = socket_dir("flights-dagit-", env.get("TMPDIR"))
         env["TMPDIR"] = self.tmpdir
         workspace = ["-w", self.workspace]
         self._spawn("dagit", [os.path.join(BIN, "flights-dagit"), *workspace,

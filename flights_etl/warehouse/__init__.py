@@ -22,10 +22,13 @@ def open_warehouse(location: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     ``postgresql+psycopg2://``), else a DuckDB file path (``~`` expanded). Any other ``scheme://``
     is refused, never taken for a file path (its password would become directory names)."""
     from flights_etl.warehouse.postgres_backend import PostgresWarehouse, is_postgres_url
+    from flights_etl.warehouse.writer import registered_writer
 
     if is_postgres_url(location):
         return PostgresWarehouse(location)
-    return DuckDBWarehouse(duckdb_path(location), lock_timeout_s=lock_timeout_s)
+    path = duckdb_path(location)
+    # In a backfill's worker, the backfill's writer process holds the file (warehouse/writer.py).
+    return registered_writer(path) or DuckDBWarehouse(path, lock_timeout_s=lock_timeout_s)
 
 
 def duckdb_path(location: str) -> str:

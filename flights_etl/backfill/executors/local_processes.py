@@ -25,6 +25,7 @@ from typing import Callable, Deque, List, Optional, Tuple
 from dagster import DagsterInstance, PipelineDefinition, PipelineRunStatus, reconstructable
 
 from flights_etl.backfill.driver import BackfillStopped, PartitionOutcome
+from flights_etl.backfill.warehouse_writer import WriterProcess, duckdb_target
 from flights_etl.backfill.worker import worker_main
 from flights_etl.runs.statuses import EXECUTING as UNFINISHED_STATUSES
 
@@ -56,12 +57,13 @@ class _Worker:
     child opens its own instance and warehouse and never uses the parent's.
     """
 
-    def __init__(self, context, recon_pipeline):
+    def __init__(self, context, recon_pipeline, writer: Optional[WriterProcess] = None):
         gc.collect()
         gc.freeze()
         self.connection, child_end = context.Pipe()
         self.process = context.Process(
-            target=worker_main, args=(child_end, recon_pipeline, os.getpid()), daemon=True, name="flights-etl-worker"
+            target=worker_main, args=(child_end, recon_pipeline, os.getpid(), writer.client_args if writer else None),
+            daemon=True, name="flights-etl-worker",
         )
         try:
             self.process.start()
@@ -94,16 +96,23 @@ class LocalProcesses:
         self.workers: List[_Worker] = []
         self.deaths_in_a_row = 0
         self.context = multiprocessing.get_context("fork")
+        self.writer: Optional[WriterProcess] = None
         self._report: Callable[[PartitionOutcome], None] = lambda _outcome: None
 
     def start(self, report: Callable[[PartitionOutcome], None]) -> None:
         self._report = report
-        self.workers = [_Worker(self.context, self.recon) for _ in range(self.size)]
+        target = duckdb_target()
+        if target is not None:  # one process holds the DuckDB file for every worker (warehouse_writer.py)
+            self.writer = WriterProcess(self.context, target)
+        self.workers = [self._new_worker() for _ in range(self.size)]
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self.context, self.recon, self.writer)
 
     def room(self) -> int:
         """Idle workers, plus one run created ahead per worker, so workers never wait on the parent."""
         while len(self.workers) < self.size:  # one died with nothing left to hand it at the time
-            self.workers.append(_Worker(self.context, self.recon))
+            self.workers.append(self._new_worker())
         idle = sum(1 for worker in self.workers if worker.assignment is None and worker.process.is_alive())
         return idle + len(self.workers) - len(self.ready)
 
@@ -150,6 +159,8 @@ class LocalProcesses:
                 while worker.assignment is not None and self._receive(worker):
                     pass  # a result sent just before it died still counts
                 self._buried(worker)
+        if self.writer is not None and not self.writer.alive():
+            self.writer.start()  # the workers' next write reconnects; the one in flight failed its run with the reason
 
     def _receive(self, worker: _Worker) -> bool:
         """Handle one result from ``worker`` if there is one; False at the end of its pipe."""
@@ -183,7 +194,7 @@ class LocalProcesses:
         if self.deaths_in_a_row > max(3, self.size):
             raise BackfillStopped(f"stopped: {self.deaths_in_a_row} worker processes died in a row (last: {how})", 1)
         if self.ready:  # else replaced when the driver has more to hand over (room)
-            self.workers.append(_Worker(self.context, self.recon))
+            self.workers.append(self._new_worker())
 
     # -- stopping --
 
@@ -237,6 +248,9 @@ class LocalProcesses:
                 worker.process.join(timeout=5)
             worker.connection.close()
         self.workers = []
+        if self.writer is not None:
+            self.writer.stop()  # after the workers: it commits what they sent, then checkpoints the file
+            self.writer = None
 
 
 def _signal(pid: Optional[int], signum: int) -> None:

@@ -1,0 +1,207 @@
+"""One process writing the DuckDB file for many others: the server (``WriterServer``) and the
+warehouse its clients open (``WriterClient``).
+
+DuckDB lets one process at a time hold a file; opening and checkpointing it for every partition
+costs more than writing the partition, and the processes of a backfill queue on its lock. A
+backfill on DuckDB therefore runs one writer process that keeps the file open, and its workers,
+which validate and summarize in parallel, send it each finished partition. Every partition is
+still one transaction, fenced inside it (the server judges the run's ownership from the instance
+just before it commits) and recorded with its provenance, exactly as a direct write.
+
+The server lets the file go whenever it has been idle for ``IDLE_S`` and, under a steady stream of
+writes, for ``YIELD_S`` every ``HOLD_S``: other processes (``flights-etl status``, Dagit, a
+scheduled run) wait at most about that long for the lock, as they waited for a run's write before.
+
+Transport: ``multiprocessing.connection`` over a Unix socket with a random key; a request is
+``("replace", frames, key, load)`` or ``("query", sql, params)``; an answer ``("ok", value)`` or
+``("error", kind, message)``, raised in the client as the same error class.
+"""
+import os
+import threading
+import time
+from multiprocessing.connection import Client, Listener
+from typing import Callable, Dict, Mapping, Optional, Sequence
+
+import pandas as pd
+
+from flights_etl.warehouse.base import (
+    Fenced,
+    PartitionOwner,
+    RowsOfAnotherDay,
+    Warehouse,
+    WarehouseError,
+    _AlreadyLoaded,
+    _Load,
+)
+from flights_etl.warehouse.duckdb_backend import HeldDuckDBWarehouse, WarehouseLockTimeout
+
+IDLE_S = 0.5
+HOLD_S = 2.0
+YIELD_S = 0.1
+CHECK_S = 0.05
+_ERRORS = {cls.__name__: cls for cls in (Fenced, RowsOfAnotherDay, WarehouseLockTimeout, WarehouseError, _AlreadyLoaded)}
+
+
+class WriterServer:
+    """Serves ``warehouse`` to the clients that connect to ``address``; ``owner_for(run_id)`` gives
+    the partition owner that fences a run's writes (the instance's view of that run)."""
+
+    def __init__(self, warehouse: HeldDuckDBWarehouse, owner_for: Callable[[str], PartitionOwner],
+                 address: str, authkey: bytes):
+        self.warehouse, self.owner_for = warehouse, owner_for
+        self.listener = Listener(address, family="AF_UNIX", authkey=authkey)
+        self.lock = threading.Lock()  # one DuckDB connection: one request at a time
+        self.last_request = time.monotonic()
+        self.stopping = threading.Event()
+
+    def serve(self) -> None:
+        """Until ``stop``: accept clients (a thread each) and let the file go when due; then close it."""
+        threading.Thread(target=self._accept, name="writer-accept", daemon=True).start()
+        try:
+            while not self.stopping.wait(CHECK_S):
+                self._let_go_when_due()
+        finally:
+            with self.lock:
+                self.warehouse.let_go()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _let_go_when_due(self) -> None:
+        with self.lock:
+            if not self.warehouse.is_open:
+                return
+            now = time.monotonic()
+            if now - self.last_request >= IDLE_S:
+                self.warehouse.let_go()
+            elif now - self.warehouse.opened_at >= HOLD_S:
+                self.warehouse.let_go()
+                time.sleep(YIELD_S)  # still holding the lock: no request reopens the file meanwhile
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                connection = self.listener.accept()
+            except OSError:  # closed at exit, or a client that failed the key exchange
+                if self.stopping.is_set():
+                    return
+                continue
+            threading.Thread(target=self._serve_client, args=(connection,), name="writer-client", daemon=True).start()
+
+    def _serve_client(self, connection) -> None:
+        with connection:
+            while True:
+                try:
+                    request = connection.recv()
+                except (EOFError, OSError):
+                    return
+                answer = self._answer(request)
+                try:
+                    connection.send(answer)
+                except (BrokenPipeError, OSError):
+                    return
+
+    def _answer(self, request: tuple) -> tuple:
+        try:
+            with self.lock:
+                self.last_request = time.monotonic()
+                if request[0] == "replace":
+                    _, staged, key, (scope, partition, run_id, source, files) = request
+                    owner = self.owner_for(run_id) if run_id is not None else None
+                    self.warehouse._replace(staged, key, _Load(scope, key, partition, owner, source, files))
+                    return ("ok", None)
+                if request[0] == "query":
+                    return ("ok", self.warehouse._query(request[1], request[2]))
+                return ("error", "WarehouseError", f"the warehouse writer does not know {request[0]!r}")
+            # the lock is released before the answer goes out
+        except Exception as error:  # the client raises it; the server goes on
+            kind = type(error).__name__ if type(error).__name__ in _ERRORS else "WarehouseError"
+            message = str(error) if kind != "WarehouseError" or isinstance(error, WarehouseError) else \
+                f"the warehouse writer failed: {type(error).__name__}: {error}"
+            return ("error", kind, message)
+        finally:
+            self.last_request = time.monotonic()
+
+
+class WriterClient(Warehouse):
+    """The warehouse at ``path`` as a process that hands its writes and reads to a ``WriterServer``."""
+
+    def __init__(self, path: str, channel: "_Channel"):
+        self.path = path
+        self._channel = channel  # shared by this warehouse's copies (owned_by)
+
+    @property
+    def location(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"WriterClient({self.path!r})"
+
+    def _replace(self, staged: Mapping[str, pd.DataFrame], key, load: _Load) -> None:
+        owner = load.owner
+        fields = (load.scope, load.partition, owner.run_id if owner is not None else None, load.source, list(load.files))
+        self._ask(("replace", dict(staged), key, fields))
+
+    def _query(self, sql: str, params: Sequence) -> Optional[pd.DataFrame]:
+        return self._ask(("query", sql, list(params)))
+
+    def _ask(self, request: tuple):
+        try:
+            answer = self._channel.round_trip(request)
+        except _Gone as gone:
+            raise WarehouseError(f"the backfill's warehouse writer for {self.path} is gone: {gone}") from None
+        if answer[0] == "ok":
+            return answer[1]
+        _, kind, message = answer
+        raise _ERRORS.get(kind, WarehouseError)(message)
+
+
+class _Gone(Exception):
+    pass
+
+
+class _Channel:
+    """A process's one connection to the writer, opened on first use and again after it broke."""
+
+    def __init__(self, address: str, authkey: bytes):
+        self.address, self.authkey = address, authkey
+        self.connection = None
+
+    def round_trip(self, request: tuple) -> tuple:
+        for attempt in range(2):  # a broken connection (a restarted writer) is opened again once
+            try:
+                if self.connection is None:
+                    self.connection = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+                self.connection.send(request)
+                return self.connection.recv()
+            except (EOFError, OSError) as error:  # refused, reset, no socket file
+                self.close()
+                if attempt == 1:
+                    raise _Gone(type(error).__name__) from None
+            except BaseException:  # interrupted mid-request: the answer may still come; never read it as the next one's
+                self.close()
+                raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except OSError:
+                pass
+
+
+# --- which warehouse this process hands to a writer ---------------------------------------------
+
+_channels: Dict[str, _Channel] = {}
+
+
+def use_writer(path: str, address: str, authkey: bytes) -> None:
+    """From now on, this process's ``open_warehouse(path)`` hands its writes and reads to the server at ``address``."""
+    _channels[os.path.realpath(path)] = _Channel(address, authkey)
+
+
+def registered_writer(path: str) -> Optional[WriterClient]:
+    channel = _channels.get(os.path.realpath(path))
+    return WriterClient(path, channel) if channel else None
