@@ -5,14 +5,17 @@ every single event, creates a SQLAlchemy engine, opens the file, inserts, commit
 closes the file (a WAL checkpoint) and throws the engine away; a new run's file is checked and
 stamped by loading all of Alembic's migration scripts, twice, and each table and index is
 committed separately. This storage keeps one engine and connection per database file until the
-run is released (at most ``MAX_OPEN_RUN_FILES`` at a time); creates a run's file with the same
-tables, indexes, WAL mode and Alembic stamp in one commit, with the head revision looked up once
-per process; inserts a run's events with one prepared statement instead of building a SQLAlchemy
+run is released (at most ``MAX_OPEN_RUN_FILES`` at a time); creates a run's file as a copy of a
+new one (the same tables, indexes, WAL mode and Alembic stamp, built once per process in one
+commit); inserts a run's events with one prepared statement instead of building a SQLAlchemy
 statement per event (asset events, mirrored into the index shard, take Dagster's own path);
 commits every event as it happens, with ``synchronous=NORMAL`` on its own connections: SQLite's setting for WAL mode that stays
 consistent and survives a crash of the process (Ctrl-C, kill, OOM) but not of the machine, where a
 power loss may drop the last events of a run's log.
 """
+import os
+import shutil
+import tempfile
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -22,7 +25,7 @@ from functools import lru_cache
 import sqlalchemy as db
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from flights_etl.dagster_private import (
     SqlEventLogStorageMetadata,
@@ -85,6 +88,40 @@ def _init_run_db(engine, attempts: int = 50) -> None:
             time.sleep(0.05)  # the other process is on it: look again once it has committed
 
 
+@lru_cache(maxsize=None)
+def _new_run_file() -> bytes:
+    """The bytes of a new run's file as ``_init_run_db`` leaves it, built once per process."""
+    folder = tempfile.mkdtemp(prefix="flights-run-file-")
+    try:
+        path = os.path.join(folder, "new.db")
+        engine = db.create_engine(f"sqlite:///{path}", poolclass=NullPool)
+        try:
+            _init_run_db(engine)
+        finally:
+            engine.dispose()  # the last connection closed: the WAL is checkpointed into the file and removed
+        with open(path, "rb") as handle:
+            return handle.read()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _created_from_template(path: str) -> bool:
+    """Create a run's file at ``path`` as a copy of a new one (one write instead of ~40 statements and a
+    commit); False if the file exists already (another process created it first: it is set up as usual)."""
+    if os.path.exists(path):
+        return False
+    staged = f"{path}.{os.getpid()}.new"
+    with open(staged, "wb") as handle:
+        handle.write(_new_run_file())
+    try:
+        os.link(staged, path)  # never replaces a file another process created meanwhile
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(staged)
+
+
 class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` that keeps each database file open until its run is released."""
 
@@ -111,7 +148,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
                 if shard not in self._initialized_dbs:
                     if shard == sqlite_event_log.INDEX_SHARD_NAME:
                         self._initdb(engine)  # shared with other processes: Dagster's own set-up
-                    else:
+                    elif not _created_from_template(self.path_for_shard(shard)):
                         _init_run_db(engine)
                     self._initialized_dbs.add(shard)
                 self._engines[shard] = engine
