@@ -320,7 +320,7 @@ def status(partition_set_name, as_json, show_list, start, end, wait_s, workspace
             raise click.ClickException(str(error)) from None
     if wait_s is not None:
         latest, _ = latest_after_reaping(instance, partition_set, found_by="flights-etl status")
-    statuses = partition_statuses(instance, partition_set, _day_changes(instance, partition_set, latest))
+    statuses = partition_statuses(instance, partition_set, _day_changes(instance, partition_set, latest), latest=latest)
     months = None
     months_of = traits_of(partition_set).months_of
     if months_of is not None:

@@ -18,7 +18,12 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
 from dagster._core.snap import snapshot_from_execution_plan
 from dagster._core.snap.execution_plan_snapshot import create_execution_plan_snapshot_id
-from dagster._core.storage.event_log import SqlEventLogStorageMetadata, SqlEventLogStorageTable, SqliteEventLogStorage
+from dagster._core.storage.event_log import (
+    SqlEventLogStorage,
+    SqlEventLogStorageMetadata,
+    SqlEventLogStorageTable,
+    SqliteEventLogStorage,
+)
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.pipeline_run import RunsFilter
 from dagster._core.storage.runs import SqliteRunStorage
@@ -26,6 +31,6 @@ from dagster._core.storage.sql import get_alembic_config
 from dagster._core.storage.tags import BACKFILL_ID_TAG, RUN_KEY_TAG
 from dagster._core.utils import make_new_backfill_id
 from dagster._core.workspace.load import location_origins_from_yaml_paths
-from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_dagster_namedtuple
+from dagster._serdes import ConfigurableClass, ConfigurableClassData, deserialize_as, serialize_dagster_namedtuple
 from dagster._utils.error import serializable_error_info_from_exc_info
 from dagster._utils.hosted_user_process import recon_pipeline_from_origin

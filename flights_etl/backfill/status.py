@@ -5,14 +5,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional
 
-from dagster import (
-    AssetKey,
-    DagsterEventType,
-    DagsterInstance,
-    EventRecordsFilter,
-    PartitionSetDefinition,
-)
+from dagster import AssetKey, DagsterInstance, PartitionSetDefinition
 
+from flights_etl.instance.materializations import materializations_of_runs
 from flights_etl.partitions import traits_of
 from flights_etl.runs.selection import latest_status_by_partition
 from flights_etl.runs.statuses import ENDED as FINISHED_STATUSES
@@ -35,12 +30,15 @@ class PartitionStatus:
 
 
 def partition_statuses(
-    instance: DagsterInstance, partition_set: PartitionSetDefinition, changes: Optional[Dict[str, str]] = None
+    instance: DagsterInstance, partition_set: PartitionSetDefinition, changes: Optional[Dict[str, str]] = None,
+    latest: Optional[Dict[str, object]] = None,
 ) -> List[PartitionStatus]:
     """One entry per partition of the set, in order; ``MISSING`` where no run exists. ``changes``: a
-    daily set's statuses from its landing files (``runs.changes.day_statuses``), which replace the runs'."""
-    latest = latest_status_by_partition(instance, partition_set)
-    rows = _rows_by_run(instance, traits_of(partition_set).rows_table)
+    daily set's statuses from its landing files (``runs.changes.day_statuses``), which replace the runs'.
+    ``latest``: the latest run of each partition, if the caller has just read them."""
+    if latest is None:
+        latest = latest_status_by_partition(instance, partition_set)
+    rows = _rows_by_run(instance, traits_of(partition_set).rows_table, [run.run_id for run in latest.values()])
     statuses = []
     for name in partition_set.get_partition_names():
         run = latest.get(name)
@@ -89,19 +87,15 @@ def wait_until_settled(
         time.sleep(poll_s)
 
 
-def _rows_by_run(instance: DagsterInstance, table: Optional[str]) -> Dict[str, int]:
-    """Rows each run loaded, from the ``rows`` metadata of its ``warehouse/<table>`` materialization."""
+def _rows_by_run(instance: DagsterInstance, table: Optional[str], run_ids: List[str]) -> Dict[str, int]:
+    """Rows each of ``run_ids`` loaded, from the ``rows`` metadata of its ``warehouse/<table>`` materialization."""
     if table is None:
         return {}
-    records = instance.get_event_records(
-        EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey(["warehouse", table]))
-    )
     rows = {}
-    for record in records:
-        materialization = record.event_log_entry.dagster_event.event_specific_data.materialization
-        for entry in materialization.metadata_entries:
+    for run_id, entries in materializations_of_runs(instance, AssetKey(["warehouse", table]), run_ids).items():
+        for entry in entries[-1].dagster_event.event_specific_data.materialization.metadata_entries:
             if entry.label == "rows":
-                rows.setdefault(record.event_log_entry.run_id, int(entry.entry_data.value))
+                rows[run_id] = int(entry.entry_data.value)
     return rows
 
 
