@@ -12,6 +12,7 @@ import time
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
 
+from flights_etl.backfill.warehouse_writer import PROCESS_NAME as WRITER_NAME
 from flights_etl.backfill.worker import PROCESS_NAME
 from flights_etl.dagster_private import RunsFilter
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env
@@ -41,15 +42,16 @@ def _wait_for_outcomes(backfill, count: int) -> None:
         seen += line.startswith("[")
 
 
-def _workers(parent_pid: int):
-    """The backfill's worker processes (forked children that named themselves, backfill/worker.py)."""
+def _workers(parent_pid: int, name: bytes = PROCESS_NAME):
+    """The backfill's worker processes (forked children that named themselves, backfill/worker.py),
+    or with ``name`` its warehouse writer (backfill/warehouse_writer.py)."""
     with open(f"/proc/{parent_pid}/task/{parent_pid}/children") as handle:
         children = [int(pid) for pid in handle.read().split()]
     workers = []
     for pid in children:
         try:
             with open(f"/proc/{pid}/comm") as handle:
-                if handle.read().strip() == PROCESS_NAME.decode():
+                if handle.read().strip() == name.decode():
                     workers.append(pid)
         except OSError:
             pass
@@ -115,6 +117,49 @@ def test_a_killed_worker_fails_only_its_run_and_the_backfill_goes_on(tmp_path, l
     _assert_no_process_left(backfill.pid)
     assert {run.status for run in _runs(env["DAGSTER_HOME"])} <= FINISHED  # nothing left looking alive
     _finish_and_check(env, warehouse_path)
+
+
+def test_a_killed_warehouse_writer_is_replaced_and_the_backfill_goes_on(tmp_path, landing_dir, warehouse_path):
+    env = instance_env(tmp_path, landing_dir, warehouse_path)
+    backfill = _start(env)
+    try:
+        _wait_for_outcomes(backfill, 5)
+        writers = _workers(backfill.pid, WRITER_NAME)
+        assert len(writers) == 1, writers
+        os.kill(writers[0], signal.SIGKILL)
+        _wait_for_outcomes(backfill, 3)
+        replaced = _workers(backfill.pid, WRITER_NAME)
+        stdout, stderr = backfill.communicate(timeout=300)
+    finally:
+        if backfill.poll() is None:
+            os.killpg(backfill.pid, signal.SIGKILL)
+    assert replaced and replaced != writers  # a new writer took over
+    assert backfill.returncode in (0, 1), stderr[-2000:]
+    if backfill.returncode == 1:  # a partition in flight lost its write: it failed, and says why
+        assert "warehouse writer" in stdout and "is gone" in stdout
+    assert "partitions in" in stdout
+    _assert_no_process_left(backfill.pid)
+    assert {run.status for run in _runs(env["DAGSTER_HOME"])} <= FINISHED
+    _finish_and_check(env, warehouse_path)
+
+
+def test_status_reads_the_warehouse_while_a_backfill_writes_it(tmp_path, landing_dir, warehouse_path):
+    """The writer lets the DuckDB file go every few seconds: another process's read gets in."""
+    env = instance_env(tmp_path, landing_dir, warehouse_path)
+    backfill = _start(env)
+    try:
+        _wait_for_outcomes(backfill, 3)
+        started = time.monotonic()
+        status = flights_etl(env, "status", *SET, "--json")
+        waited = time.monotonic() - started
+        still_running = backfill.poll() is None
+        stdout, stderr = backfill.communicate(timeout=300)
+    finally:
+        if backfill.poll() is None:
+            os.killpg(backfill.pid, signal.SIGKILL)
+    assert status.returncode == 0, status.stderr
+    assert still_running and backfill.returncode == 0, (waited, stderr[-2000:])
+    _assert_warehouse_exact(warehouse_path, _days(FIRST, LAST))
 
 
 @pytest.mark.parametrize("moment", [1, 15], ids=["early", "midway"])
