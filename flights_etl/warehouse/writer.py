@@ -53,6 +53,7 @@ class WriterServer:
         self.lock = threading.Lock()  # one DuckDB connection: one request at a time
         self.last_request = time.monotonic()
         self.stopping = threading.Event()
+        self.closed = False
 
     def serve(self) -> None:
         """Until ``stop``: accept clients (a thread each) and let the file go when due; then close it."""
@@ -62,7 +63,12 @@ class WriterServer:
                 self._let_go_when_due()
         finally:
             with self.lock:
+                self.closed = True  # a request that arrives now is refused, never reopens the file
                 self.warehouse.let_go()
+            try:
+                self.listener.close()
+            except OSError:
+                pass
 
     def stop(self) -> None:
         self.stopping.set()
@@ -105,6 +111,8 @@ class WriterServer:
         try:
             with self.lock:
                 self.last_request = time.monotonic()
+                if self.closed:
+                    return ("error", "WarehouseError", "the backfill's warehouse writer has stopped")
                 if request[0] == "replace":
                     _, staged, key, (scope, partition, run_id, source, files) = request
                     owner = self.owner_for(run_id) if run_id is not None else None

@@ -31,10 +31,12 @@ def served(instance, warehouse_path):
     try:
         yield server
     finally:
+        for channel in writer_module._channels.values():
+            channel.close()  # the server's thread for this client ends
         writer_module._channels.clear()
         server.stop()
         thread.join(timeout=10)
-        server.listener.close()
+        assert not server.warehouse.is_open
 
 
 def test_writes_through_the_writer_are_fenced_at_the_commit(served, instance, landing_dir, warehouse_path):
@@ -55,6 +57,9 @@ def test_writes_through_the_writer_are_fenced_at_the_commit(served, instance, la
         client._query("SELEC 1", [])
     served.stop()
     time.sleep(0.3)
+    with pytest.raises(WarehouseError, match="has stopped"):
+        client.rows_per_day(DAY, DAY)
+    writer_module._channels.clear()
     assert _flights_loaded(warehouse_path) == len(flights_on(DAY)) - 100
     assert _committed_by(warehouse_path) == newer.run_id
 
