@@ -17,6 +17,7 @@ Transport: ``multiprocessing.connection`` over a Unix socket with a random key; 
 ``("error", kind, message)``, raised in the client as the same error class.
 """
 import os
+import socket
 import threading
 import time
 from multiprocessing.connection import Client, Listener
@@ -49,6 +50,7 @@ class WriterServer:
     def __init__(self, warehouse: HeldDuckDBWarehouse, owner_for: Callable[[str], PartitionOwner],
                  address: str, authkey: bytes):
         self.warehouse, self.owner_for = warehouse, owner_for
+        self.address = address
         self.listener = Listener(address, family="AF_UNIX", authkey=authkey)
         self.lock = threading.Lock()  # one DuckDB connection: one request at a time
         self.last_request = time.monotonic()
@@ -65,10 +67,19 @@ class WriterServer:
             with self.lock:
                 self.closed = True  # a request that arrives now is refused, never reopens the file
                 self.warehouse.let_go()
+            self._wake_accept()
             try:
                 self.listener.close()
             except OSError:
                 pass
+
+    def _wake_accept(self) -> None:
+        """A blocked accept() does not return when its socket is closed: connect once so it does."""
+        try:
+            with socket.socket(socket.AF_UNIX) as knock:
+                knock.connect(self.address)
+        except OSError:
+            pass
 
     def stop(self) -> None:
         self.stopping.set()
@@ -88,10 +99,13 @@ class WriterServer:
         while not self.stopping.is_set():
             try:
                 connection = self.listener.accept()
-            except OSError:  # closed at exit, or a client that failed the key exchange
+            except Exception:  # closed at exit, or a client that failed the key exchange (EOFError, AuthenticationError)
                 if self.stopping.is_set():
                     return
                 continue
+            if self.stopping.is_set():
+                connection.close()
+                return
             threading.Thread(target=self._serve_client, args=(connection,), name="writer-client", daemon=True).start()
 
     def _serve_client(self, connection) -> None:
