@@ -53,7 +53,7 @@ report: install
 # and grace periods, so four share two cores well; worksteal evens out the long ones.
 TEST_WORKERS ?= 4
 test: install chromium servers
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=25
 
 # The inner loop (about a minute): no server, daemon, Dagit or browser. `make test` runs everything.
 test-quick: install
