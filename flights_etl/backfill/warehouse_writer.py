@@ -24,6 +24,7 @@ from flights_etl.warehouse.writer import WriterServer
 
 PROCESS_NAME = b"flights-writer"
 START_TIMEOUT_S = 30.0
+SAY_WAITING_AFTER_S = 2.0  # a writer frozen (SIGSTOP) or stuck on a lock: say what the parent waits for
 
 
 def duckdb_target() -> Optional[str]:
@@ -56,6 +57,7 @@ class WriterProcess:
         return self.path, self.address, self.authkey
 
     def start(self) -> None:
+        os.makedirs(self.folder, mode=0o700, exist_ok=True)  # an ended writer removed it
         if os.path.exists(self.address):
             os.unlink(self.address)  # a dead writer's socket file
         ready, child_end = self.context.Pipe(duplex=False)
@@ -84,17 +86,15 @@ class WriterProcess:
         """End the writer after its write in progress; it closes (checkpoints) the file first."""
         if self.process is not None and self.process.is_alive():
             self.process.terminate()
-            self.process.join(timeout=timeout_s)
+            self.process.join(timeout=SAY_WAITING_AFTER_S)
+            if self.process.is_alive():
+                print(f"flights-etl backfill: waiting up to {timeout_s:.0f} s for the warehouse writer (pid "
+                      f"{self.process.pid}) to end its write in progress", file=sys.stderr, flush=True)
+                self.process.join(timeout=timeout_s)
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join(timeout=5)
-        for name in (self.address,):
-            if os.path.exists(name):
-                os.unlink(name)
-        try:
-            os.rmdir(self.folder)
-        except OSError:
-            pass
+        _remove_socket(self.address)
 
 
 def writer_main(ready, path: str, address: str, authkey: bytes, parent_pid: int) -> None:
@@ -130,3 +130,12 @@ def writer_main(ready, path: str, address: str, authkey: bytes, parent_pid: int)
         server.serve()
     finally:
         instance.dispose()
+        _remove_socket(address)  # also when the parent was killed: no folder left in the temp directory
+
+
+def _remove_socket(address: str) -> None:
+    for remove, path in ((os.unlink, address), (os.rmdir, os.path.dirname(address))):
+        try:
+            remove(path)
+        except OSError:
+            pass

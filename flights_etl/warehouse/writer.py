@@ -115,13 +115,13 @@ class WriterServer:
                     request = connection.recv()
                 except (EOFError, OSError):
                     return
-                answer = self._answer(request)
+                answer = self._answer(request, connection)
                 try:
                     connection.send(answer)
                 except (BrokenPipeError, OSError):
                     return
 
-    def _answer(self, request: tuple) -> tuple:
+    def _answer(self, request: tuple, connection=None) -> tuple:
         try:
             with self.lock:
                 self.last_request = time.monotonic()
@@ -129,7 +129,7 @@ class WriterServer:
                     return ("error", "WarehouseError", "the backfill's warehouse writer has stopped")
                 if request[0] == "replace":
                     _, staged, key, (scope, partition, run_id, source, files) = request
-                    owner = self.owner_for(run_id) if run_id is not None else None
+                    owner = _StillWaiting(self.owner_for(run_id), connection) if run_id is not None else None
                     self.warehouse._replace(staged, key, _Load(scope, key, partition, owner, source, files))
                     return ("ok", None)
                 if request[0] == "query":
@@ -143,6 +143,28 @@ class WriterServer:
             return ("error", kind, message)
         finally:
             self.last_request = time.monotonic()
+
+
+class _StillWaiting(PartitionOwner):
+    """The run's owner, and also: its process still waits for this write. A client never sends while
+    it waits for an answer, so anything readable on its connection is its end: interrupted (Ctrl-C,
+    SIGTERM, killed), its run is being marked failed, and the write must roll back as a direct one would."""
+
+    def __init__(self, owner: PartitionOwner, connection):
+        self.owner, self.connection = owner, connection
+        self.run_id, self.token, self.scope = owner.run_id, owner.token, owner.scope
+
+    def why_not_owner(self) -> Optional[str]:
+        try:
+            gone = self.connection is not None and self.connection.poll()
+        except (EOFError, OSError):
+            gone = True
+        if gone:
+            return "its process stopped waiting for the write (interrupted or gone)"
+        return self.owner.why_not_owner()
+
+    def outranked_by(self, run_id, token, scope) -> bool:
+        return self.owner.outranked_by(run_id, token, scope)
 
 
 class WriterClient(Warehouse):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 import time
+from multiprocessing.connection import Client
 
 import pytest
 
@@ -18,13 +19,31 @@ from tests.raw_data import flights_on
 from tests.warehouse.test_fencing import DAY, _committed_by, _created, _flights_loaded, _started, _tables
 
 
+class Gate:
+    """Holds the server's fencing step until the test opens it (to interrupt a client mid-write)."""
+
+    def __init__(self):
+        self.reached, self.opened = threading.Event(), threading.Event()
+        self.opened.set()
+
+
 @pytest.fixture
-def served(instance, warehouse_path):
+def gate():
+    return Gate()
+
+
+@pytest.fixture
+def served(instance, warehouse_path, gate):
     """A writer serving ``warehouse_path`` from a thread, and this process's warehouse handed to it."""
     folder = socket_dir("test-writer-")
     address, key = os.path.join(folder, "writer.sock"), os.urandom(16)
-    server = WriterServer(HeldDuckDBWarehouse(warehouse_path), lambda run_id: RunOwner(instance, instance.get_run_by_id(run_id)),
-                          address, key)
+
+    def owner_for(run_id):
+        gate.reached.set()
+        gate.opened.wait(30)
+        return RunOwner(instance, instance.get_run_by_id(run_id))
+
+    server = WriterServer(HeldDuckDBWarehouse(warehouse_path), owner_for, address, key)
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     use_writer(warehouse_path, address, key)
@@ -75,6 +94,35 @@ def test_the_file_is_let_go_when_the_writer_is_idle(served, instance, landing_di
     # and it opens again for the next write
     open_warehouse(warehouse_path).owned_by(RunOwner(instance, run)).replace_partition(DAY, _tables(landing_dir, drop_last=1))
     assert int(open_warehouse(warehouse_path).rows_per_day(DAY, DAY)["flights"][0]) == len(flights_on(DAY)) - 1
+
+
+class _InterruptedChannel(writer_module._Channel):
+    """A worker's connection interrupted (Ctrl-C) right after sending its day: it closes and raises."""
+
+    def round_trip(self, request):
+        self.connection = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+        self.connection.send(request)
+        self.close()
+        raise KeyboardInterrupt
+
+
+def test_a_write_whose_process_stopped_waiting_rolls_back(served, gate, instance, landing_dir, warehouse_path):
+    """Ctrl-C in a worker while its day is with the writer: Dagster marks the run failed, so the
+    day must not be committed under it (as a direct write's transaction rolls back)."""
+    run = _started(instance, _created(instance))
+    client = open_warehouse(warehouse_path).owned_by(RunOwner(instance, run))
+    channel = writer_module._channels[os.path.realpath(warehouse_path)]
+    client._channel = _InterruptedChannel(channel.address, channel.authkey)
+    gate.opened.clear()
+    with pytest.raises(KeyboardInterrupt):
+        client.replace_partition(DAY, _tables(landing_dir))
+    assert gate.reached.wait(30)  # the writer has the day; its client is gone
+    gate.opened.set()
+    time.sleep(0.5)
+    served.stop()
+    time.sleep(0.3)
+    writer_module._channels.clear()
+    assert open_warehouse(warehouse_path).rows_per_day(DAY, DAY).empty  # rolled back: fenced as "stopped waiting"
 
 
 def _count_from_another_process(path):
