@@ -55,9 +55,9 @@ TEST_WORKERS ?= 4
 test: install chromium servers
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=25
 
-# The inner loop (about a minute): no server, daemon, Dagit or browser. `make test` runs everything.
+# The inner loop (under two minutes): no server, daemon, Dagit or browser. `make test` runs everything.
 test-quick: install
-	$(BIN)/pytest -m "not slow and not ui and not server"
+	$(BIN)/pytest -m "not slow and not ui and not server" -n $(TEST_WORKERS) --dist worksteal
 
 # ruff, then the layers and import rules of .importlinter (operations -> definitions -> runs/instance -> domain).
 lint: install
