@@ -72,7 +72,12 @@ def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
     )
     try:
         _wait_for_dagit(f"http://127.0.0.1:{port}")
-        children = [pid for pid, (parent, _group) in _process_groups().items() if parent == stack.pid]
+        deadline = time.monotonic() + 30  # the daemon is started once Dagit answers
+        while True:
+            children = [pid for pid, (parent, _group) in _process_groups().items() if parent == stack.pid]
+            if len(children) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         commands = [open(f"/proc/{pid}/cmdline").read().replace("\0", " ") for pid in children]
         assert len(children) == 2 and any("flights-dagit" in c for c in commands) and any("dagster-daemon" in c for c in commands), commands
         groups.update(children)  # each child leads its own process group
