@@ -19,6 +19,7 @@ from dagster import DagsterInstance, PipelineRunStatus
 from flights_etl import dagster_private as private
 from flights_etl.instance import worker as instance_worker
 from flights_etl.runs.errors import own_message
+from flights_etl.runs.executor import record_executing_process
 from flights_etl.runs.liveness import fail_when_reachable
 from flights_etl.warehouse.writer import use_writer
 
@@ -119,6 +120,7 @@ def _execute(instance: DagsterInstance, recon_pipeline, run_id: str):
     """Execute one created run; return (status, seconds, first error) as plain picklable values."""
     started = time.perf_counter()
     try:
+        record_executing_process(instance, run_id, {})  # before Dagster marks it STARTED
         run = instance.get_run_by_id(run_id)
         result = private.execute_run(recon_pipeline, run, instance)
         status = "SUCCESS" if result.success else "FAILURE"

@@ -15,6 +15,23 @@ from flights_etl.runs.tags import EXECUTOR_TAG, WORKER_TAG
 WORKER_NAME_ENV = settings.WORKER_NAME
 
 
+def record_executing_process(instance, run_id: str, tags_now) -> None:
+    """Tag ``run_id`` with this process (and its worker name), unless its tags already say so.
+
+    A backfill worker calls this before ``execute_run``: a run Dagster marks STARTED then always
+    names its process, also when the instance's disk fills right after (the run's end cannot be
+    recorded; ``runs.liveness`` later finds it dead by that tag).
+    """
+    me = process.current()
+    tags = {EXECUTOR_TAG: me.encode(run=run_id)}
+    worker = settings.read(WORKER_NAME_ENV)
+    if worker:
+        tags[WORKER_TAG] = worker
+    if all(tags_now.get(key) == value for key, value in tags.items()):
+        return
+    instance.add_run_tags(run_id, tags)  # one write: tags merge by read-modify-write
+
+
 class RecordingExecutor(Executor):
     def __init__(self, inner: Executor):
         self._inner = inner
@@ -24,12 +41,7 @@ class RecordingExecutor(Executor):
         return self._inner.retries
 
     def execute(self, plan_context, execution_plan):
-        me = process.current()
-        tags = {EXECUTOR_TAG: me.encode(run=plan_context.run_id)}
-        worker = settings.read(WORKER_NAME_ENV)
-        if worker:
-            tags[WORKER_TAG] = worker
-        plan_context.instance.add_run_tags(plan_context.run_id, tags)  # one write: tags merge by read-modify-write
+        record_executing_process(plan_context.instance, plan_context.run_id, plan_context.pipeline_run.tags)
         yield from self._inner.execute(plan_context, execution_plan)
 
 

@@ -37,17 +37,22 @@ def daemon_env(tmp_path, landing_dir, warehouse_path):
         [os.path.join(BIN, "dagster-daemon"), "run", "-w", "workspace.yaml"],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    yield env
-    os.killpg(daemon.pid, signal.SIGTERM)
     try:
-        daemon.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(daemon.pid, signal.SIGKILL)  # the daemon's code servers too
-    except ProcessLookupError:
-        pass
-    log.close()
+        # A run-failure sensor alerts only on failures after its first tick (its cursor starts at "now").
+        _wait_for("the sensors' first ticks",
+                  lambda: _sensor_ticks_since(env["DAGSTER_HOME"], [REPORT_SENSOR, ALERT_SENSOR], 0.0, 1))
+        yield env
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(daemon.pid, signal.SIGKILL)  # the daemon's code servers too
+        except ProcessLookupError:
+            pass
+        log.close()
 
 
 def _monthly_runs(home):
