@@ -15,6 +15,7 @@ WORKER_NAME = "FLIGHTS_WORKER_NAME"
 BACKFILL_POOLING = "FLIGHTS_BACKFILL_POOLING"
 LANDING_SETTLE_S = "FLIGHTS_LANDING_SETTLE_S"
 LANDING_MAX_RUNS = "FLIGHTS_LANDING_MAX_RUNS"
+LANDING_INTERVAL_S = "FLIGHTS_LANDING_INTERVAL_S"
 LEASE_TTL_S = "FLIGHTS_LEASE_TTL_S"
 WATCHDOG_GRACE_S = "FLIGHTS_WATCHDOG_GRACE_S"
 ALERT_CHANNEL = "FLIGHTS_ALERT_CHANNEL"
@@ -41,6 +42,8 @@ SETTINGS = (
     Setting(BACKFILL_POOLING, "on", "`off`: Dagster's own PostgreSQL connection per call (to measure pooling)."),
     Setting(LANDING_SETTLE_S, "60", "Seconds a landing file must be unchanged before the landing sensor loads it."),
     Setting(LANDING_MAX_RUNS, "10", "Most runs the landing sensor requests per tick."),
+    Setting(LANDING_INTERVAL_S, "30",
+            "Seconds between the landing sensor's ticks (at least 5), read when the daemon loads the repository."),
     Setting(LEASE_TTL_S, "30", "Seconds a run's ownership lease lives without a heartbeat (more than 5)."),
     Setting(WATCHDOG_GRACE_S, "60", "Seconds a run may look stranded before the watchdog re-sends or fails it."),
     Setting(ALERT_CHANNEL, "`#data-pipelines`", "Slack channel of failure alerts (prod mode)."),

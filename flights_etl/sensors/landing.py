@@ -28,8 +28,9 @@ from flights_etl.runs.tags import LANDING_TAG, REQUESTED_BY_TAG
 from flights_etl.warehouse import default_location, open_warehouse
 
 NAME = "flights_landing_sensor"
-MINIMUM_INTERVAL_S = 30
-SETTLE_ENV, MAX_RUNS_ENV = settings.LANDING_SETTLE_S, settings.LANDING_MAX_RUNS
+DEFAULT_INTERVAL_S = 30
+MINIMUM_INTERVAL_S = 5  # the daemon's sensor loop looks no more often
+SETTLE_ENV, MAX_RUNS_ENV, INTERVAL_ENV = settings.LANDING_SETTLE_S, settings.LANDING_MAX_RUNS, settings.LANDING_INTERVAL_S
 DEFAULT_SETTLE_S, DEFAULT_MAX_RUNS = 60.0, 10
 REQUESTED_BY = "landing-sensor"  # the flights/requested_by tag of its runs
 SHOWN = 8  # waiting days named in the skip reason
@@ -70,13 +71,14 @@ def decide(
 
 
 def landing_sensor(daily_set: PartitionSetDefinition) -> SensorDefinition:
-    """The sensor for one repository's daily partition set (runs take its mode)."""
+    """The sensor for one repository's daily partition set (runs take its mode); its interval is
+    read now, as the repository loads."""
 
     @sensor(
         name=NAME,
         pipeline_name=daily_set.pipeline_name,
         mode=daily_set.mode,
-        minimum_interval_seconds=MINIMUM_INTERVAL_S,
+        minimum_interval_seconds=int(setting(INTERVAL_ENV, DEFAULT_INTERVAL_S, minimum=MINIMUM_INTERVAL_S)),
         default_status=DefaultSensorStatus.RUNNING,
         description="Loads a day when its landing files are new or changed (once per content), after a settle time, "
         "a few days per tick.",

@@ -18,7 +18,7 @@ from flights_etl.repository import flights_etl as repository
 from flights_etl.runs import creation
 from flights_etl.runs.changes import CHANGED, FILES_GONE, LANDED, MISSING, DayFiles, day_status, day_statuses
 from flights_etl.runs.selection import latest_status_by_partition, narrow
-from flights_etl.sensors.landing import decide, setting
+from flights_etl.sensors.landing import decide, landing_sensor, setting
 from flights_etl.upstream.land import land_days
 from flights_etl.warehouse import open_warehouse
 from tests.helpers import daily_run_args, read_table, run_daily
@@ -146,6 +146,16 @@ def test_settings_are_checked(monkeypatch):
         setting("FLIGHTS_LANDING_SETTLE_S", 60)
     monkeypatch.setenv("FLIGHTS_LANDING_SETTLE_S", " 5 ")
     assert setting("FLIGHTS_LANDING_SETTLE_S", 60) == 5
+
+
+def test_the_interval_is_read_when_the_repository_loads(monkeypatch):
+    monkeypatch.delenv("FLIGHTS_LANDING_INTERVAL_S", raising=False)
+    assert landing_sensor(daily_set).minimum_interval_seconds == 30
+    monkeypatch.setenv("FLIGHTS_LANDING_INTERVAL_S", "10")
+    assert landing_sensor(daily_set).minimum_interval_seconds == 10
+    monkeypatch.setenv("FLIGHTS_LANDING_INTERVAL_S", "1")
+    with pytest.raises(ValueError, match=r"^\$FLIGHTS_LANDING_INTERVAL_S='1': expected a number >= 5$"):
+        landing_sensor(daily_set)
 
 
 # --- the sensor on a real instance and warehouse --------------------------------------------

@@ -22,13 +22,14 @@ from flights_etl.warehouse import open_warehouse
 from tests.backfill.cli_helpers import flights_etl
 from tests.helpers import daily_run_args, read_table, wait_until
 from tests.raw_data import expected_daily_delays, flights_on
+from tests.sensors.test_sensors_with_daemon import _sensor_ticks_since
 from tests.sensors.test_sensors_with_daemon import daemon_env  # noqa: F401  (the daemon, as a fixture)
 
 pytestmark = pytest.mark.slow
 
 DAYS = [date(2013, 1, 1), date(2013, 1, 2), date(2013, 1, 3)]
-SETTLE_S = 20  # long enough for `status` to see a change before the sensor acts on it
-TICK_S = 30  # the sensor's minimum interval
+SETTLE_S = 12  # long enough for `status` to see a change before the sensor acts on it
+TICK_S = 10  # the sensor's minimum interval ($FLIGHTS_LANDING_INTERVAL_S)
 REACT_S = 240
 
 
@@ -44,6 +45,7 @@ def landing_dir(tmp_path):
 def sensor_on(monkeypatch):
     monkeypatch.setenv("FLIGHTS_LANDING_MAX_RUNS", "2")
     monkeypatch.setenv("FLIGHTS_LANDING_SETTLE_S", str(SETTLE_S))
+    monkeypatch.setenv("FLIGHTS_LANDING_INTERVAL_S", str(TICK_S))
 
 
 def _sensor_runs(home):
@@ -126,7 +128,9 @@ def test_landed_and_changed_days_reach_the_warehouse_by_themselves_exactly_once(
     assert dry.stdout.splitlines()[1:] == ["2013-01-02"], dry.stdout
 
     wait_until("01-02 reloaded by the sensor", lambda: _reloaded(home), REACT_S, poll_s=1)
-    time.sleep(TICK_S + 10)  # one more tick: nothing else launched, 01-03 still waits for its queued run
+    since = time.time()  # two more ticks: nothing else launched, 01-03 still waits for its queued run
+    wait_until("two more landing sensor ticks", lambda: _sensor_ticks_since(home, ["flights_landing_sensor"], since, 2),
+               REACT_S, poll_s=1)
     records = _sensor_runs(home)
     assert [r.pipeline_run.tags["dagster/partition"] for r in records] == \
         ["2013-01-01", "2013-01-02", "2013-01-03", "2013-01-03", "2013-01-02"]
