@@ -64,14 +64,14 @@ def test_each_table_has_one_materialization_per_run_with_its_partition_and_rows(
     for name in ("FLIGHTS_WAREHOUSE", "FLIGHTS_LANDING_DIR"):
         monkeypatch.setenv(name, dagit_env[name])
     days = [name for name in flights_daily_partition_set.get_partition_names() if name.startswith("2013-02")]
+    backfill = flights_etl(dagit_env, "backfill", "--partition-set", "flights_daily_partition_set",
+                           "--from", days[0], "--to", days[-1])
+    assert backfill.returncode == 0, backfill.stdout + backfill.stderr
     resources_config = {"warehouse": {"config": {"lock_timeout_s": 10.0}}}
-    run_of = {}
     with DagsterInstance.from_config(dagit_env["DAGSTER_HOME"]) as instance:
-        for day in days:
-            result = run_daily(day, resources_config, instance)
-            assert result.success, day
-            run_of[day] = result.run_id
-        reload = run_daily("2013-02-14", resources_config, instance)  # a second run of one day
+        run_of = {run.tags["dagster/partition"]: run.run_id for run in instance.get_runs()}
+        assert sorted(run_of) == days
+        reload = run_daily("2013-02-14", resources_config, instance)  # a second run of one day, in-process
         month = run_monthly("2013-02", resources_config, instance)
         assert reload.success and month.success
     base = start_dagit().url
