@@ -1,4 +1,5 @@
 """flights_monthly_pipeline after a month of daily partitions, checked against the raw data."""
+import os
 import shutil
 import uuid
 
@@ -9,6 +10,7 @@ from dagster import DagsterInstance
 
 from flights_etl.partitions import flights_daily_partition_set
 from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline
+from tests.backfill.cli_helpers import flights_etl
 from tests.conftest import INSTANCE_YAML
 from tests.helpers import (
     assert_same_snapshot,
@@ -24,16 +26,15 @@ from tests.raw_data import expected_monthly_report
 _FEBRUARY = {}  # backend -> the warehouse February was loaded into once (this process's session)
 
 
-def _load_february(location, tmp_path_factory, landed_master, monkeypatch):
+def _load_february(location, tmp_path_factory, landed_master):
     days = [name for name in flights_daily_partition_set.get_partition_names() if name.startswith("2013-02")]
     assert len(days) == 28
     home = tmp_path_factory.mktemp("february_home")
     (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    with monkeypatch.context() as patch, DagsterInstance.from_config(str(home)) as instance:
-        patch.setenv("FLIGHTS_WAREHOUSE", location)
-        patch.setenv("FLIGHTS_LANDING_DIR", landed_master)
-        for day in days:
-            assert run_daily(day, {"warehouse": {"config": {"lock_timeout_s": 10.0}}}, instance).success, day
+    env = {**os.environ, "DAGSTER_HOME": str(home), "FLIGHTS_WAREHOUSE": location, "FLIGHTS_LANDING_DIR": landed_master}
+    backfill = flights_etl(env, "backfill", "--partition-set", "flights_daily_partition_set",
+                           "--from", days[0], "--to", days[-1])  # 28 real daily runs
+    assert backfill.returncode == 0, backfill.stdout + backfill.stderr
 
 
 def _copy_postgres_database(source_url, target_url):
@@ -53,7 +54,7 @@ def _copy_postgres_database(source_url, target_url):
 
 @pytest.fixture
 def february_loaded(warehouse_location, tmp_path_factory, landed_master, monkeypatch, resources_config):
-    """The test's warehouse holding all of February's days: loaded by 28 real daily runs once per
+    """The test's warehouse holding all of February's days: loaded by 28 real daily runs (flights-etl backfill) once per
     backend and session, then copied (the DuckDB file, or the PostgreSQL database as a template)."""
     postgres = warehouse_location.startswith("postgresql://")
     backend = "postgres" if postgres else "duckdb"
@@ -63,7 +64,7 @@ def february_loaded(warehouse_location, tmp_path_factory, landed_master, monkeyp
             _create_database(location)
         else:
             location = str(tmp_path_factory.mktemp("february") / "warehouse.duckdb")
-        _load_february(location, tmp_path_factory, landed_master, monkeypatch)
+        _load_february(location, tmp_path_factory, landed_master)
         _FEBRUARY[backend] = location
     if postgres:
         _copy_postgres_database(_FEBRUARY[backend], warehouse_location)
