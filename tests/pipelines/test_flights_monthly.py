@@ -6,7 +6,6 @@ import uuid
 import pandas as pd
 import psycopg2
 import pytest
-from dagster import DagsterInstance
 
 from flights_etl.partitions import flights_daily_partition_set
 from flights_etl.pipelines.flights_monthly import flights_monthly_pipeline

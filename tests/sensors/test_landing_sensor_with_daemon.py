@@ -22,8 +22,10 @@ from flights_etl.warehouse import open_warehouse
 from tests.backfill.cli_helpers import flights_etl
 from tests.helpers import daily_run_args, read_table, wait_until
 from tests.raw_data import expected_daily_delays, flights_on
-from tests.sensors.test_sensors_with_daemon import _sensor_ticks_since
-from tests.sensors.test_sensors_with_daemon import daemon_env  # noqa: F401  (the daemon, as a fixture)
+from tests.sensors.test_sensors_with_daemon import (
+    _sensor_ticks_since,
+    daemon_env,  # noqa: F401  (the daemon, as a fixture)
+)
 
 pytestmark = pytest.mark.slow
 
