@@ -19,6 +19,7 @@ from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLa
 from dagster._core.snap import snapshot_from_execution_plan
 from dagster._core.snap.execution_plan_snapshot import create_execution_plan_snapshot_id
 from dagster._core.storage.event_log import (
+    AssetKeyTable,
     SqlEventLogStorage,
     SqlEventLogStorageMetadata,
     SqlEventLogStorageTable,

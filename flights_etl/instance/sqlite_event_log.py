@@ -8,7 +8,8 @@ committed separately. This storage keeps one engine and connection per database 
 run is released (at most ``MAX_OPEN_RUN_FILES`` at a time); creates a run's file as a copy of a
 new one (the same tables, indexes, WAL mode and Alembic stamp, built once per process in one
 commit); inserts a run's events with one prepared statement instead of building a SQLAlchemy
-statement per event (asset events, mirrored into the index shard, take Dagster's own path);
+statement per event (an asset event is also mirrored into the index shard and its asset's entry
+updated, in one commit);
 commits every event as it happens, with ``synchronous=NORMAL`` on its own connections: SQLite's setting for WAL mode that stays
 consistent and survives a crash of the process (Ctrl-C, kill, OOM) but not of the machine, where a
 power loss may drop the last events of a run's log.
@@ -28,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool, StaticPool
 
 from flights_etl.dagster_private import (
+    AssetKeyTable,
     SqlEventLogStorageMetadata,
     SqlEventLogStorageTable,
     SqliteEventLogStorage,
@@ -52,6 +54,11 @@ _TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 def _alembic_scripts() -> ScriptDirectory:
     """Dagster's event-log migration scripts, loaded once per process."""
     return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))
+
+
+def _sql_value(value):
+    """A value as SQLAlchemy stores it in SQLite (a DateTime: naive, microseconds)."""
+    return value.strftime(_TIMESTAMP_FORMAT) if isinstance(value, datetime) else value
 
 
 def _sync_normal(dbapi_connection, _record) -> None:
@@ -167,23 +174,51 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.pop(shard).dispose()
 
     def store_event(self, event):
-        if event.is_dagster_event and event.dagster_event.asset_key:
-            super().store_event(event)  # also mirrored into the index shard and the asset keys table
-            return
         dagster_event = event.dagster_event if event.is_dagster_event else None
+        asset_key = dagster_event.asset_key if dagster_event else None
         row = (
             event.run_id,
             serialize_dagster_namedtuple(event),
             dagster_event.event_type_value if dagster_event else None,
             datetime.utcfromtimestamp(event.timestamp).strftime(_TIMESTAMP_FORMAT),
             dagster_event.step_key if dagster_event else event.step_key,
-            None,
+            asset_key.to_string() if asset_key else None,
             dagster_event.partition if dagster_event else None,
         )
         with self._connect(event.run_id) as connection:
             raw = connection.connection  # the DBAPI connection: no statement built, compiled or cached per event
             raw.execute(_INSERT_EVENT, row)
             raw.commit()
+        if asset_key is not None:  # mirrored into the index shard, and the asset's entry, as Dagster does
+            self._store_in_index(event, row)
+
+    def _store_in_index(self, event, row) -> None:
+        """Dagster's ``store_event`` and ``store_asset_event`` for an asset event, in one commit of the
+        index shard; the asset's entry is updated first and inserted if it has none (Dagster tries the
+        insert first and lets SQLAlchemy raise for every asset seen before)."""
+        dagster_event = event.dagster_event
+        values = {}
+        if dagster_event.is_step_materialization or dagster_event.is_asset_observation or \
+                dagster_event.is_asset_materialization_planned:
+            values = self._get_asset_entry_values(event, self.has_asset_key_index_cols())
+        columns = list(values)
+        params = [_sql_value(values[column]) for column in columns]
+        with self._connect(sqlite_event_log.INDEX_SHARD_NAME) as connection:
+            raw = connection.connection
+            try:
+                raw.execute(_INSERT_EVENT, row)
+                if columns:
+                    assignments = ", ".join(f"{column} = ?" for column in columns)
+                    updated = raw.execute(f"UPDATE {AssetKeyTable.name} SET {assignments} WHERE asset_key = ?",
+                                          [*params, row[5]]).rowcount
+                    if not updated:
+                        names = ", ".join(["asset_key", *columns])
+                        marks = ", ".join("?" for _ in range(len(columns) + 1))
+                        raw.execute(f"INSERT INTO {AssetKeyTable.name} ({names}) VALUES ({marks})", [row[5], *params])
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
 
     def has_asset_key_index_cols(self):
         """Dagster inspects the asset keys table's columns for every asset event; they do not change

@@ -37,6 +37,21 @@ def _event_rows(path: str):
     return [(*row[:4], len(row[4]), row[4][4], row[4][10], row[4][19]) for row in rows]
 
 
+def _index_rows(home, run_id: str):
+    """The run's events mirrored into the index shard, as ``_event_rows`` shows them."""
+    with sqlite3.connect(str(home / "history" / "runs" / "index.db")) as connection:
+        rows = connection.execute(
+            "SELECT dagster_event_type, step_key, asset_key, partition, timestamp FROM event_logs WHERE run_id = ? "
+            "ORDER BY id", [run_id]).fetchall()
+    return [(*row[:4], len(row[4]), row[4][4], row[4][10], row[4][19]) for row in rows]
+
+
+def _asset_entries(home):
+    with sqlite3.connect(str(home / "history" / "runs" / "index.db")) as connection:
+        return {row[0]: row[1:] for row in connection.execute(
+            "SELECT asset_key, last_run_id, last_materialization, last_materialization_timestamp FROM asset_keys")}
+
+
 def _open_files() -> set:
     fd_dir = "/proc/self/fd"
     return {os.path.realpath(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
@@ -53,6 +68,7 @@ def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_
     with DagsterInstance.get() as stock_instance:
         assert type(stock_instance.event_log_storage).__name__ == "SqliteEventLogStorage"
         stock_run = _run_day(stock_instance, "2013-01-02")
+    stock_entries = _asset_entries(home)
     worker = instance_worker.worker_instance()
     try:
         assert isinstance(worker.event_log_storage, KeptOpenSqliteEventLogStorage)
@@ -76,6 +92,16 @@ def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_
         rows = _event_rows(files[run_id])
         partition_free = [row[:3] + row[4:] for row in rows]
         assert partition_free == [row[:3] + row[4:] for row in stock_rows]
+        stock_index = _index_rows(home, stock_run)  # the asset events, mirrored as Dagster mirrors them
+        assert len(stock_index) >= 6 and all(row[2] for row in stock_index)
+        assert [row[:3] + row[4:] for row in _index_rows(home, run_id)] == [row[:3] + row[4:] for row in stock_index]
+    entries = _asset_entries(home)  # each asset's entry names the latest run, its materialization and time
+    assert set(entries) == set(stock_entries) and len(entries) == 3
+    for key, (last_run, materialization, timestamp) in entries.items():
+        stock_last_run, stock_materialization, stock_timestamp = stock_entries[key]
+        assert (stock_last_run, last_run) == (stock_run, worker_runs[-1])
+        assert len(timestamp) == len(stock_timestamp) == 26 and timestamp > stock_timestamp
+        assert worker_runs[-1] in materialization and stock_run in stock_materialization
 
     with DagsterInstance.get() as reader:  # what Dagit and `dagster` see
         stock_events = [event.dagster_event_type for event in reader.all_logs(stock_run)]
@@ -90,6 +116,8 @@ def test_worker_event_log_matches_dagsters_own(tmp_path, landing_dir, warehouse_
             for record in loads
         )
         assert materialized == ["2013-01-02", "2013-01-03", "2013-01-04"]
+        latest = reader.get_latest_materialization_events([AssetKey(["warehouse", "daily_delays"])])
+        assert latest[AssetKey(["warehouse", "daily_delays"])].run_id == worker_runs[-1]
 
 
 def _open_run_files(home: str, kept_open: bool, run_ids, start, errors) -> None:
@@ -133,3 +161,23 @@ def test_worker_and_daemon_create_a_runs_file_at_the_same_moment(tmp_path):
     for run_id in run_ids:
         schema, stamp, journal = _file_layout(str(home / "history" / "runs" / f"{run_id}.db"))
         assert len(stamp) == 1 and journal == ("wal",)
+
+
+def test_a_worker_creates_the_asset_entries_of_a_new_instance(tmp_path, landing_dir, warehouse_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for name, value in (("DAGSTER_HOME", str(home)), ("FLIGHTS_LANDING_DIR", landing_dir),
+                        ("FLIGHTS_WAREHOUSE", warehouse_path)):
+        monkeypatch.setenv(name, value)
+    worker = instance_worker.worker_instance()
+    try:
+        run_id = _run_day(worker, "2013-01-05")
+    finally:
+        worker.dispose()
+    entries = _asset_entries(home)
+    assert sorted(entries) == ['["warehouse", "daily_delays"]', '["warehouse", "flights"]', '["warehouse", "weather"]']
+    assert all(last_run == run_id and run_id in materialization and len(timestamp) == 26
+               for last_run, materialization, timestamp in entries.values())
+    with DagsterInstance.get() as reader:
+        assert sorted(key.to_string() for key in reader.all_asset_keys()) == sorted(entries)
