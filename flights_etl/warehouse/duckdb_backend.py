@@ -90,9 +90,12 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
 class DuckDBWarehouse(Warehouse):
     """A DuckDB file; each write and each read opens it and closes it again."""
 
+    keeps_connection = False  # the tables are made sure of once per connection
+
     def __init__(self, path: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S):
         self.path = path
         self.lock_timeout_s = lock_timeout_s
+        self._schema_made_on: Optional[duckdb.DuckDBPyConnection] = None
 
     @property
     def location(self) -> str:
@@ -118,7 +121,8 @@ class DuckDBWarehouse(Warehouse):
 
             try:
                 with transaction(connection):
-                    for statement in create_statements(SQL_TYPES):
+                    made = self._schema_made_on is connection  # the held connection made it already
+                    for statement in () if made else create_statements(SQL_TYPES):
                         connection.execute(statement)
                     for table in staged:
                         columns = ", ".join(column_names(table))
@@ -126,6 +130,8 @@ class DuckDBWarehouse(Warehouse):
                         connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_{table}")
                     # One writer at a time holds the file, so nothing can commit between this check and ours.
                     load.fence_and_record(execute)
+                if self.keeps_connection:
+                    self._schema_made_on = connection
             finally:
                 for table in staged:
                     connection.unregister(f"incoming_{table}")
@@ -148,6 +154,8 @@ class HeldDuckDBWarehouse(DuckDBWarehouse):
     says so, so other processes (``status``, Dagit, a scheduled run) get the lock between writes;
     reads go through the same connection. A failed write never leaves a transaction open.
     """
+
+    keeps_connection = True
 
     def __init__(self, path: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S):
         super().__init__(path, lock_timeout_s)
@@ -172,5 +180,6 @@ class HeldDuckDBWarehouse(DuckDBWarehouse):
     def let_go(self) -> None:
         """Close the file (a checkpoint), releasing its lock until the next write or read."""
         held, self._held = self._held, None
+        self._schema_made_on = None  # another process may hold the file until the next open
         if held is not None:
             held.close()
