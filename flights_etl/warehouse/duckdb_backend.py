@@ -90,12 +90,12 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
 class DuckDBWarehouse(Warehouse):
     """A DuckDB file; each write and each read opens it and closes it again."""
 
-    keeps_connection = False  # the tables are made sure of once per connection
+    keeps_connection = False  # a holder of its connection makes sure of the tables once per open
 
     def __init__(self, path: str, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S):
         self.path = path
         self.lock_timeout_s = lock_timeout_s
-        self._schema_made_on: Optional[duckdb.DuckDBPyConnection] = None
+        self._tables_made = False  # on the connection held now (HeldDuckDBWarehouse)
 
     @property
     def location(self) -> str:
@@ -121,8 +121,7 @@ class DuckDBWarehouse(Warehouse):
 
             try:
                 with transaction(connection):
-                    made = self._schema_made_on is connection  # the held connection made it already
-                    for statement in () if made else create_statements(SQL_TYPES):
+                    for statement in () if self._tables_made else create_statements(SQL_TYPES):
                         connection.execute(statement)
                     for table in staged:
                         columns = ", ".join(column_names(table))
@@ -130,8 +129,7 @@ class DuckDBWarehouse(Warehouse):
                         connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_{table}")
                     # One writer at a time holds the file, so nothing can commit between this check and ours.
                     load.fence_and_record(execute)
-                if self.keeps_connection:
-                    self._schema_made_on = connection
+                self._tables_made = self.keeps_connection
             finally:
                 for table in staged:
                     connection.unregister(f"incoming_{table}")
@@ -180,6 +178,6 @@ class HeldDuckDBWarehouse(DuckDBWarehouse):
     def let_go(self) -> None:
         """Close the file (a checkpoint), releasing its lock until the next write or read."""
         held, self._held = self._held, None
-        self._schema_made_on = None  # another process may hold the file until the next open
+        self._tables_made = False  # another process may hold the file until the next open
         if held is not None:
             held.close()
