@@ -32,6 +32,8 @@ from dagster._core.storage.sql import get_alembic_config
 from dagster._core.storage.tags import BACKFILL_ID_TAG, RUN_KEY_TAG
 from dagster._core.utils import make_new_backfill_id
 from dagster._core.workspace.load import location_origins_from_yaml_paths
+from dagster._daemon.auto_run_reexecution.auto_run_reexecution import filter_runs_to_should_retry
+from dagster._daemon.auto_run_reexecution.event_log_consumer import _create_cursor_key as event_log_consumer_cursor_key
 from dagster._serdes import ConfigurableClass, ConfigurableClassData, deserialize_as, serialize_dagster_namedtuple
 from dagster._utils.error import serializable_error_info_from_exc_info
 from dagster._utils.hosted_user_process import recon_pipeline_from_origin

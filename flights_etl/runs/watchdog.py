@@ -12,7 +12,9 @@ the broker holds:
 - fleet, STARTED or CANCELING whose lease has expired: FAILED (CANCELED) with the reason, as the
   daemon's run monitoring does, so this also holds without a daemon;
 - embedded default: NOT_STARTED with no creator tag: CANCELED; and ``runs/liveness.py``'s rules
-  (the recorded executing or creating process is gone), on the fleet only for runs no worker leased.
+  (the recorded executing or creating process is gone), on the fleet only for runs no worker leased;
+- a failed run that Dagster's run retries read past without retrying it, though it has a retry
+  left (a race in Dagster 0.15.10): handed back to them (``runs/retries.py``).
 A run must look stranded for ``grace_s()`` (60 s, ``$FLIGHTS_WATCHDOG_GRACE_S``) unchanged before
 anything is done; "cannot tell" (the broker unreachable) is never read as lost: the run waits.
 The daemon sweeps every 30 s (``flights_run_watchdog_sensor``), so a stranded run is acted on
@@ -29,6 +31,7 @@ from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 
 from flights_etl import settings
 from flights_etl.dagster_private import BACKFILL_ID_TAG, RunsFilter
+from flights_etl.runs import retries
 from flights_etl.runs.lease import Lease, is_live, leases_of, why_expired
 from flights_etl.runs.liveness import reap_dead_runs
 from flights_etl.runs.statuses import FAILED, RUNNING, UNFINISHED, WAITING
@@ -107,8 +110,17 @@ def _fingerprint(record) -> str:
 
 def sweep(instance: DagsterInstance, now: Optional[float] = None, found_by: str = "flights watchdog") -> List[Tuple[PipelineRun, str]]:
     """Find and act on every stranded or dead unfinished run; returns (run as it is after the
-    action, why) for each (``describe`` words it)."""
-    now = time.time() if now is None else now
+    action, why) for each (``describe`` words it). Failed runs whose retry Dagster's run retries
+    missed are handed back to them (``runs/retries.py``)."""
+    done = _sweep_unfinished(instance, time.time() if now is None else now, found_by)
+    try:
+        retries.look_again(instance, found_by)
+    except Exception as error:  # as for one run's trouble: never stops the sweep's caller
+        logger.warning("%s: looking for missed run retries: %s: %s", found_by, type(error).__name__, error)
+    return done
+
+
+def _sweep_unfinished(instance: DagsterInstance, now: float, found_by: str) -> List[Tuple[PipelineRun, str]]:
     launcher = instance.run_launcher
     fleet = hasattr(launcher, "task_ids_in_broker")  # the Celery run launcher (fleet/launcher.py)
     unfinished = instance.get_runs(RunsFilter(statuses=list(UNFINISHED)))

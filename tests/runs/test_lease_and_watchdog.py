@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from dagster import DagsterInstance, PipelineRunStatus
+from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter, PipelineRunStatus
 
 from flights_etl.backfill.executors.run_launcher import retry_expected
 from flights_etl.runs import lease as leases
@@ -145,3 +145,50 @@ def test_the_watchdog_sensor_sweeps_and_says_what_it_did(tmp_path, monkeypatch):
         assert instance.get_run_by_id(stranded.run_id).status == S.CANCELED
         again = flights_run_watchdog_sensor.evaluate_tick(build_sensor_context(instance=instance))
         assert again.skip_message == "no stranded run"
+
+
+def test_a_failed_run_the_run_retries_read_past_is_handed_back_to_them(tmp_path, postgres_server):
+    """Dagster 0.15.10's run retries may read a failure event before the run's status says FAILURE
+    and then never look again: on a real PostgreSQL instance (run retries need one), the sweep
+    finds such a run (retries left, no retry yet, the consumer's cursor past its failure) and moves
+    the cursor back just before it."""
+    from flights_etl.runs import retries
+    from tests.conftest import new_postgres_database
+    from tests.helpers import daily_run_args
+
+    storage = f"storage:\n  postgres:\n    postgres_url: {new_postgres_database(postgres_server)}\n"
+
+    def failed_run(day, tags):
+        args = daily_run_args(day)
+        run = instance.create_run_for_pipeline(**{**args, "tags": {**args["tags"], **tags}})
+        instance.report_run_failed(run, message="its worker is gone")
+        return run
+
+    def consumer_read_up_to_now():
+        instance.run_storage.kvs_set({retries.CURSOR_KEY: str(instance.event_log_storage.get_maximum_record_id())})
+
+    (tmp_path / "dagster.yaml").write_text(storage + "telemetry:\n  enabled: false\nrun_retries:\n  enabled: true\n")
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        missed = failed_run("2013-01-05", {"dagster/max_retries": "1"})
+        failed_run("2013-01-06", {})  # no retry asked for: not Dagster's to retry
+        assert retries.missed(instance) == {}  # the consumer has not run: nothing read past
+        [failure] = [r.storage_id for r in instance.get_event_records(EventRecordsFilter(DagsterEventType.RUN_FAILURE))
+                     if r.event_log_entry.run_id == missed.run_id]
+        consumer_read_up_to_now()
+        assert retries.missed(instance) == {missed.run_id: failure}
+        assert sweep(instance, NOW) == []  # nothing unfinished; the cursor is moved back
+        assert retries.consumer_cursor(instance) == failure - 1
+        assert retries.missed(instance) == {}  # the consumer will read it again
+
+        args = daily_run_args("2013-01-05")  # the consumer's retry of it (as create_reexecuted_run makes it)
+        group = {"dagster/parent_run_id": missed.run_id, "dagster/root_run_id": missed.run_id}
+        instance.create_run_for_pipeline(**{**args, "tags": {**missed.tags, **group, "dagster/retry_number": "1"}},
+                                         parent_run_id=missed.run_id, root_run_id=missed.run_id)
+        consumer_read_up_to_now()
+        assert retries.missed(instance) == {}  # it has its retry
+
+    (tmp_path / "dagster.yaml").write_text(storage + "telemetry:\n  enabled: false\n")
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        failed_run("2013-01-07", {"dagster/max_retries": "1"})
+        consumer_read_up_to_now()
+        assert retries.missed(instance) == {}  # run retries are off: no consumer to hand it to
