@@ -147,7 +147,7 @@ def test_the_watchdog_sensor_sweeps_and_says_what_it_did(tmp_path, monkeypatch):
         assert again.skip_message == "no stranded run"
 
 
-def test_a_failed_run_the_run_retries_read_past_is_handed_back_to_them(tmp_path, postgres_server):
+def test_a_failed_run_the_run_retries_read_past_is_handed_back_to_them(tmp_path, postgres_server, monkeypatch):
     """Dagster 0.15.10's run retries may read a failure event before the run's status says FAILURE
     and then never look again: on a real PostgreSQL instance (run retries need one), the sweep
     finds such a run (retries left, no retry yet, the consumer's cursor past its failure) and moves
@@ -156,7 +156,8 @@ def test_a_failed_run_the_run_retries_read_past_is_handed_back_to_them(tmp_path,
     from tests.conftest import new_postgres_database
     from tests.helpers import daily_run_args
 
-    storage = f"storage:\n  postgres:\n    postgres_url: {new_postgres_database(postgres_server)}\n"
+    monkeypatch.setenv("DAGSTER_PG_URL", new_postgres_database(postgres_server))  # its password stays out of files
+    storage = "storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
 
     def failed_run(day, tags):
         args = daily_run_args(day)

@@ -57,12 +57,13 @@ def fleet_instance(tmp_path, monkeypatch):
     point at an empty warehouse (a report run that executes fails at its first step)."""
     monkeypatch.setenv("FLIGHTS_WAREHOUSE", str(tmp_path / "empty.duckdb"))
     monkeypatch.setenv("FLIGHTS_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("FLIGHTS_BROKER_URL", f"redis://:hunter2@127.0.0.1:{free_port()}/0")
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
         "run_launcher:\n  module: flights_etl.fleet.launcher\n  class: CeleryRunLauncher\n"
-        f"  config:\n    broker: redis://:hunter2@127.0.0.1:{free_port()}/0\n"
+        "  config:\n    broker:\n      env: FLIGHTS_BROKER_URL\n"
     )
     with DagsterInstance.from_config(str(home)) as instance:
         yield instance
