@@ -6,6 +6,7 @@ the fleet's run launcher need names 0.15.10 does not export at top level. If a D
 moves them, this is the only module to change.
 """
 # ruff: noqa: F401  (every name here is a re-export)
+from dagster._core.definitions import scoped_resources_builder
 from dagster._core.events import EVENT_TYPE_TO_PIPELINE_RUN_STATUS, AssetMaterializationPlannedData, EngineEventData
 from dagster._core.execution.api import create_execution_plan, execute_run
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
