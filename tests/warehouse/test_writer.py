@@ -70,8 +70,9 @@ def test_writes_through_the_writer_are_fenced_at_the_commit(served, instance, la
         client.owned_by(RunOwner(instance, newer)).replace_partition(DAY, _tables(landing_dir))
     with pytest.raises(RowsOfAnotherDay):
         client.replace_partition(DAY.replace(day=13), _tables(landing_dir))
-    # reads go through the writer too (it holds the file)
+    # reads go through the writer too (it holds the file), on its one-thread connection
     assert int(client.rows_per_day(DAY, DAY)["flights"][0]) == len(flights_on(DAY)) - 100
+    assert client._query("SELECT current_setting('threads') AS threads", [])["threads"][0] == 1
     with pytest.raises(WarehouseError, match="the warehouse writer failed: "):
         client._query("SELEC 1", [])
     served.stop()
