@@ -251,10 +251,12 @@ class LocalProcesses:
                 worker.process.join(timeout=5)
             worker.connection.close()
         self.workers = []
-        if self.writer is not None:
-            self.writer.stop()  # after the workers: it commits what they sent, then checkpoints the file
-            self.writer = None
-        gc.unfreeze()  # the parent goes on as before (its frozen garbage would never be collected)
+        try:
+            if self.writer is not None:
+                self.writer.stop()  # after the workers: it commits what they sent, then checkpoints the file
+                self.writer = None
+        finally:
+            gc.unfreeze()  # the parent goes on as before (its frozen garbage would never be collected)
 
 
 def _signal(pid: Optional[int], signum: int) -> None:
