@@ -22,6 +22,9 @@ DST_DAYS = (date(2013, 3, 10), date(2013, 11, 3))  # New York's clock changes: 2
 BACKENDS = ["duckdb", "postgres"]
 INSTANCE_YAML = """telemetry:
   enabled: false
+instance_class:
+  module: flights_etl.instance.dagster_instance
+  class: FlightsInstance
 compute_logs:
   module: dagster.core.storage.noop_compute_log_manager
   class: NoOpComputeLogManager

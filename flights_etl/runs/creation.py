@@ -1,16 +1,13 @@
 """Runs and backfill records created as ``dagster pipeline backfill`` creates them."""
 import contextlib
 import io
-import logging
-import time
 from typing import Dict, List, Optional, Tuple
 
 import pendulum
-from dagster import DagsterEvent, DagsterEventType, DagsterInstance, EventLogEntry, PipelineDefinition, PipelineRun
+from dagster import DagsterInstance, PipelineDefinition, PipelineRun
 from sqlalchemy.exc import IntegrityError
 
 from flights_etl.dagster_private import (
-    AssetMaterializationPlannedData,
     BulkActionStatus,
     ExternalPartitionSetOrigin,
     ExternalRepositoryOrigin,
@@ -19,6 +16,7 @@ from flights_etl.dagster_private import (
     create_execution_plan_snapshot_id,
     snapshot_from_execution_plan,
 )
+from flights_etl.instance.dagster_instance import planned_assets, record_planned_assets
 
 SNAPSHOT_KINDS = 2  # a run stores its pipeline's snapshot and its execution plan's
 
@@ -84,32 +82,15 @@ class RunMaker:
                                           run_config=run_config, mode=self.mode, tags=tags, **origins)
             if self._made is None and self.shared:
                 plan = self.instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
-                self._made = (run.pipeline_snapshot_id, run.execution_plan_snapshot_id, _planned_assets(plan))
+                self._made = (run.pipeline_snapshot_id, run.execution_plan_snapshot_id, planned_assets(plan))
             return run
         pipeline_snapshot_id, plan_snapshot_id, assets = self._made
         run = self.instance.add_run(PipelineRun(
             pipeline_name=self.pipeline_def.name, run_id=run_id, run_config=run_config, mode=self.mode, tags=tags,
             pipeline_snapshot_id=pipeline_snapshot_id, execution_plan_snapshot_id=plan_snapshot_id, **origins,
         ))
-        for asset_key in assets:  # what Dagster's create_run logs for each asset the plan will materialize
-            message = f"{run.pipeline_name} intends to materialize asset {asset_key.to_string()}"
-            self.instance.handle_new_event(EventLogEntry(
-                user_message=message, level=logging.DEBUG, pipeline_name=run.pipeline_name, run_id=run_id,
-                error_info=None, timestamp=time.time(), step_key=None,
-                dagster_event=DagsterEvent(
-                    DagsterEventType.ASSET_MATERIALIZATION_PLANNED.value, run.pipeline_name, message=message,
-                    event_specific_data=AssetMaterializationPlannedData(asset_key),
-                ),
-            ))
+        record_planned_assets(self.instance, run_id, run.pipeline_name, assets)  # as Dagster's create_run does
         return run
-
-
-def _planned_assets(plan) -> List:
-    return [
-        output.properties.asset_key
-        for step in plan.steps if step.key in plan.step_keys_to_execute
-        for output in step.outputs if output.properties.asset_key
-    ]
 
 
 def record_backfill(

@@ -50,10 +50,16 @@ def stock_backfill(env, start, end) -> subprocess.CompletedProcess:
     return result
 
 
-def instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml="telemetry:\n  enabled: false\n",
+SHIPPED_YAML = os.path.join(PROJECT_ROOT, ".dagster_home", "dagster.yaml")  # what `make run` uses
+
+
+def instance_env(tmp_path, landing_dir, warehouse_path, dagster_yaml=None,
                  home_name="dagster_home"):
     home = tmp_path / home_name
     home.mkdir()
+    if dagster_yaml is None:
+        with open(SHIPPED_YAML) as handle:
+            dagster_yaml = handle.read()
     (home / "dagster.yaml").write_text(dagster_yaml)
     # Create the instance's SQLite storage once: Dagster 0.15's first-time schema setup races
     # when several processes initialize a brand-new DAGSTER_HOME at the same moment.
