@@ -60,8 +60,10 @@ class Bench:
         os.makedirs(home)
         with open(os.path.join(home, "dagster.yaml"), "w") as handle:
             handle.write(dagster_yaml)
+        # The landing sensor off: it would load the landed year beside the backfills measured.
         env = {**os.environ, "DAGSTER_HOME": home, "FLIGHTS_LANDING_DIR": self.landing,
-               "FLIGHTS_STEP_STORAGE": os.path.join(self.workdir, f"steps{self.count}")}
+               "FLIGHTS_STEP_STORAGE": os.path.join(self.workdir, f"steps{self.count}"),
+               "FLIGHTS_LANDING_MAX_RUNS": "0"}
         if backend == "postgres":
             env.update(DAGSTER_PG_URL=self.postgres.create_database(f"dagster{self.count}"),
                        FLIGHTS_WAREHOUSE=self.postgres.create_database(f"warehouse{self.count}"),
