@@ -50,7 +50,7 @@ def connect(
         connection.close()
 
 
-def open_connection(path: str, read_only: bool, lock_timeout_s: float, config: Optional[dict] = None) -> duckdb.DuckDBPyConnection:
+def open_connection(path: str, read_only: bool, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
     """A connection to ``path``, retrying while another process holds the file's lock."""
     if not read_only:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -58,7 +58,7 @@ def open_connection(path: str, read_only: bool, lock_timeout_s: float, config: O
     delay = FIRST_RETRY_DELAY_S
     while True:
         try:
-            connection = duckdb.connect(path, read_only=read_only, config=config or {})
+            connection = duckdb.connect(path, read_only=read_only)
             break
         except duckdb.IOException as error:
             if not _is_lock_conflict(error):
@@ -167,9 +167,11 @@ class HeldDuckDBWarehouse(DuckDBWarehouse):
     @contextmanager
     def _connection(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         if self._held is None:
+            self._held = open_connection(self.path, False, self.lock_timeout_s)
             # One thread: its statements touch a day of rows; DuckDB's extra threads only cost CPU
-            # (-0.7 CPU-s on the year) beside the workers.
-            self._held = open_connection(self.path, False, self.lock_timeout_s, config={"threads": 1})
+            # (-0.7 CPU-s on the year) beside the workers. SET, not a connect() config: a config
+            # differing from another connection's to the same file in this process is refused.
+            self._held.execute("SET threads = 1")
             self.opened_at = time.monotonic()
         try:
             yield self._held

@@ -188,6 +188,17 @@ def test_a_failed_run_the_run_retries_read_past_is_handed_back_to_them(tmp_path,
         consumer_read_up_to_now()
         assert retries.missed(instance) == {}  # it has its retry
 
+        # A retry the consumer never makes (its job gone, say): handed back MAX_HAND_BACKS times, then left.
+        stuck = failed_run("2013-01-08", {"dagster/max_retries": "1"})
+        malformed = failed_run("2013-01-09", {"dagster/max_retries": "x"})
+        for _ in range(retries.MAX_HAND_BACKS):
+            consumer_read_up_to_now()
+            assert list(retries.missed(instance)) == [stuck.run_id]
+            assert retries.look_again(instance, "test") == [stuck.run_id]
+        consumer_read_up_to_now()
+        assert retries.missed(instance) == {}
+        assert not [r for r in instance.all_logs(malformed.run_id) if "Error parsing" in (r.message or "")]
+
     (tmp_path / "dagster.yaml").write_text(storage + "telemetry:\n  enabled: false\n")
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         failed_run("2013-01-07", {"dagster/max_retries": "1"})

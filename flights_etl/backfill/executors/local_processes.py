@@ -52,7 +52,7 @@ class _Worker:
 
     Forked from the parent once Dagster and the pipeline are imported: a worker starts in
     milliseconds instead of ~2 CPU-s of imports, and shares the parent's memory pages until it
-    writes them. The parent's objects are frozen (``_frozen``) before any fork, so the child's
+    writes them. The parent's objects are frozen (``LocalProcesses.start``) before any fork, so the child's
     garbage collector never finalizes one of them (an inherited database handle closed by the
     child); the child opens its own instance and warehouse and never uses the parent's.
     """
