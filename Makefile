@@ -50,11 +50,10 @@ report: install
 	$(BIN)/flights-etl summary --month $(MONTH)
 
 # The tests run in TEST_WORKERS pytest-xdist processes: many of them wait on daemons' ticks, servers
-# and grace periods, so four share two cores well. The slow tests are collected first
-# (tests/conftest.py) and handed out in that order (--dist load), longest work first.
+# and grace periods, so four share two cores well; worksteal evens out the long ones.
 TEST_WORKERS ?= 4
 test: install chromium servers
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist load --durations=25
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=25
 
 # The inner loop (under two minutes): no server, daemon, Dagit or browser. `make test` runs everything.
 test-quick: install

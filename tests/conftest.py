@@ -77,9 +77,6 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-    # The slow and browser tests first (a stable sort): `make test`'s xdist workers then take them before the
-    # quick ones, and no minute-long test starts near the end, when the other workers are idle.
-    items.sort(key=lambda item: not (item.get_closest_marker("slow") or item.get_closest_marker("ui")))
 
 
 @pytest.fixture(autouse=True)
