@@ -20,6 +20,7 @@ def test_start_servers_and_wait(postgres_server, tmp_path):
     with open(os.path.join(postgres_server.data_dir, "postmaster.pid")) as handle:
         postmaster = int(handle.readline())
     with open(os.environ["LEFTOVERS_READY_FILE"] + ".tmp", "w") as handle:
-        json.dump({"postmaster": postmaster, "redis": redis.process.pid, "daemon": daemon.pid}, handle)
+        json.dump({"postmaster": postmaster, "redis": redis.process.pid, "daemon": daemon.pid,
+                   "directories": [postgres_server.directory, redis.directory]}, handle)
     os.rename(os.environ["LEFTOVERS_READY_FILE"] + ".tmp", os.environ["LEFTOVERS_READY_FILE"])
     time.sleep(600)  # killed from outside long before

@@ -2,6 +2,7 @@
 its reaper (tests/reaper.py) ends the servers, the daemon and the daemon's code server it started."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -45,6 +46,7 @@ def _tree(roots, processes) -> set:
 
 def test_a_killed_pytest_leaves_no_server_daemon_or_code_server(tmp_path):
     ready = tmp_path / "ready.json"
+    directories = []
     inner = subprocess.Popen(
         [os.path.join(BIN, "pytest"), "-q", "-p", "no:cacheprovider", "-o", "python_files=process_tree_target.py",
          "tests/process_tree_target.py"],
@@ -58,6 +60,7 @@ def test_a_killed_pytest_leaves_no_server_daemon_or_code_server(tmp_path):
             assert time.monotonic() < deadline, "the inner pytest's servers did not come up"
             if ready.exists():
                 pids = json.loads(ready.read_text())
+                directories = pids.pop("directories")
                 processes = _processes()
                 tree = _tree([inner.pid, *pids.values()], processes)
                 daemon_tree = _tree([pids["daemon"]], processes)
@@ -84,3 +87,5 @@ def test_a_killed_pytest_leaves_no_server_daemon_or_code_server(tmp_path):
         if inner.poll() is None:
             os.killpg(inner.pid, signal.SIGKILL)
             inner.wait()
+        for directory in directories:  # the killed pytest's servers' files: it never got to remove them
+            shutil.rmtree(directory, ignore_errors=True)
