@@ -15,6 +15,7 @@ from typing import Optional
 from dagster import DagsterInstance
 
 from flights_etl import settings
+from flights_etl.runs.kvs import values_of_runs
 
 KEY_PREFIX = "flights/lease/"
 TTL_ENV = settings.LEASE_TTL_S
@@ -77,16 +78,7 @@ def lease_of(instance: DagsterInstance, run_id: str) -> Optional[Lease]:
 
 def leases_of(instance: DagsterInstance, run_ids) -> dict:
     """``{run_id: Lease}`` for those of ``run_ids`` that have one (one query)."""
-    run_ids = list(run_ids)
-    if not run_ids:
-        return {}
-    values = instance.run_storage.kvs_get({lease_key(run_id) for run_id in run_ids})
-    leases = {}
-    for key, text in values.items():
-        lease = Lease.decode(text)
-        if lease is not None:
-            leases[key[len(KEY_PREFIX):]] = lease
-    return leases
+    return values_of_runs(instance, KEY_PREFIX, run_ids, Lease.decode)
 
 
 def write_lease(instance: DagsterInstance, run_id: str, lease: Lease) -> None:

@@ -18,11 +18,12 @@ location broken: the consumer says why in the run's log) is not asked for again 
 The watchdog (``runs/watchdog.py``) does this on every sweep.
 """
 import logging
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter, PipelineRun
 
 from flights_etl.dagster_private import RunsFilter, event_log_consumer_cursor_key, filter_runs_to_should_retry
+from flights_etl.runs.kvs import values_of_runs
 from flights_etl.runs.statuses import FAILED
 from flights_etl.runs.tags import MAX_RETRIES_TAG
 
@@ -45,28 +46,34 @@ def consumer_cursor(instance: DagsterInstance) -> Optional[int]:
 def missed(instance: DagsterInstance) -> Dict[str, int]:
     """Run id -> storage id of its first failure event, for each failed run Dagster's run retries
     should retry and have already read past."""
+    return _missed(instance)[0]
+
+
+def _missed(instance: DagsterInstance) -> Tuple[Dict[str, int], Dict[str, int]]:
+    """``missed``, and how many times each of those runs was handed back already."""
     if not instance.run_retries_enabled:
-        return {}
+        return {}, {}
     cursor = consumer_cursor(instance)  # before the runs: a retry created since is then seen
     if cursor is None:
-        return {}
+        return {}, {}
     first_failure: Dict[str, int] = {}
     for record in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.RUN_FAILURE),
                                              limit=RECENT_FAILURES, ascending=False):
         if record.storage_id <= cursor:
             first_failure[record.event_log_entry.run_id] = record.storage_id
     if not first_failure:
-        return {}
+        return {}, {}
     default = instance.run_retries_max_retries or 0
     failed: List[PipelineRun] = [
         run for run in instance.get_runs(RunsFilter(run_ids=list(first_failure), statuses=list(FAILED)))
         if _retries_asked(run.tags, default)  # before Dagster's rule, which queries (and complains) per run
     ]
     if not failed:
-        return {}
-    handed_back = _hand_backs(instance, [run.run_id for run in failed])
+        return {}, {}
+    handed_back = values_of_runs(instance, HANDED_BACK_PREFIX, [run.run_id for run in failed], int)
     due = filter_runs_to_should_retry(failed, instance, default)
-    return {run.run_id: first_failure[run.run_id] for run, _number in due if handed_back.get(run.run_id, 0) < MAX_HAND_BACKS}
+    runs = {run.run_id: first_failure[run.run_id] for run, _number in due if handed_back.get(run.run_id, 0) < MAX_HAND_BACKS}
+    return runs, handed_back
 
 
 def _retries_asked(tags, default: int) -> bool:
@@ -76,22 +83,10 @@ def _retries_asked(tags, default: int) -> bool:
         return False  # Dagster's rule does not retry it either
 
 
-def _hand_backs(instance: DagsterInstance, run_ids: List[str]) -> Dict[str, int]:
-    values = instance.run_storage.kvs_get({HANDED_BACK_PREFIX + run_id for run_id in run_ids})
-    counts = {}
-    for key, value in values.items():
-        try:
-            counts[key[len(HANDED_BACK_PREFIX):]] = int(value)
-        except ValueError:
-            continue
-    return counts
-
-
 def look_again(instance: DagsterInstance, found_by: str) -> List[str]:
     """Have the run retries read the missed failures again; returns the runs' ids."""
-    runs = missed(instance)
+    runs, counts = _missed(instance)
     if runs:
-        counts = _hand_backs(instance, list(runs))
         for run_id in runs:  # one key per call: Dagster 0.15.10's SQLite kvs_set inserts none of several if one exists
             instance.run_storage.kvs_set({HANDED_BACK_PREFIX + run_id: str(counts.get(run_id, 0) + 1)})
         instance.run_storage.kvs_set({CURSOR_KEY: str(min(runs.values()) - 1)})

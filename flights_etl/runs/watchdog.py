@@ -32,6 +32,7 @@ from dagster import DagsterInstance, PipelineRun, PipelineRunStatus
 from flights_etl import settings
 from flights_etl.dagster_private import BACKFILL_ID_TAG, RunsFilter
 from flights_etl.runs import retries
+from flights_etl.runs.kvs import values_of_runs
 from flights_etl.runs.lease import Lease, is_live, leases_of, why_expired
 from flights_etl.runs.liveness import reap_dead_runs
 from flights_etl.runs.statuses import FAILED, RUNNING, UNFINISHED, WAITING
@@ -166,14 +167,7 @@ def _sweep_unfinished(instance: DagsterInstance, now: float, found_by: str) -> L
 
 
 def _suspects(instance, records) -> dict:
-    values = instance.run_storage.kvs_get({SUSPECT_PREFIX + r.pipeline_run.run_id for r in records})
-    result = {}
-    for key, text in values.items():
-        try:
-            result[key[len(SUSPECT_PREFIX):]] = json.loads(text)
-        except ValueError:
-            continue
-    return result
+    return values_of_runs(instance, SUSPECT_PREFIX, [r.pipeline_run.run_id for r in records], json.loads)
 
 
 def _end_dead(instance, launcher, run, reason, found_by):
