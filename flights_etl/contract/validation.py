@@ -15,9 +15,10 @@ One rule for every file, in this order:
 3. the rows: every value within its column's range; every row of the partition date; each
    ``time_hour`` the row's year, month, day and hour in New York; no row repeated exactly.
 
-Two parsers apply steps 2: pandas' C parser for the usual clean file (fast), and an exact
+Two parsers apply steps 2: Arrow's CSV reader for the usual clean file (fast), and an exact
 line-by-line parser that names the problem. The fast one declines anything unusual (quotes,
-spaces around values, blank lines, ``nan``/``inf``/exponents, a value that does not parse) and
+spaces around values, blank lines, non-ASCII text, ``nan``/``inf``, integers written other than
+as digits, a value that does not parse) and
 the exact one reads the file again; step 3 is shared. ``tests/contract`` holds them to giving
 the same frame or the same error.
 """
@@ -31,6 +32,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from flights_etl.contract.schema import MISSING_VALUES, Column, Dataset
 
@@ -44,7 +47,6 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 # words pandas reads as numbers where the contract does not (nan, inf).
 _UNUSUAL_TEXT = ('"', "\n\n", "\n\r\n", " ,", ", ", " \n", "\n ", " \r")
 _UNUSUAL_WORDS = ("nan", "inf")
-EXACT_INT = 2**53  # integers read as float64 on the fast path are exact below this
 
 
 class LandingFileError(ValueError):
@@ -178,50 +180,68 @@ def _column_at(text: str, line_start: int, position: int, line: int) -> Optional
 
 # --- 2. the CSV: fast path -------------------------------------------------------------------
 
-# What the fast path asks pandas for, per column kind: numbers as float64 (pandas' own Int64
-# parsing is several times slower), made Int64 once they are known to be whole; timestamps
-# are parsed afterwards.
-_FAST_DTYPES = {"int": "float64", "float": "float64", "str": "string", "timestamp": "string"}
+# What the fast path asks Arrow's CSV reader for, per column kind. Integers as plain digits
+# (a "5.0", "+7" or "1e2" is left to the exact path, and so is a field that starts as Arrow's
+# hexadecimal "0x1f"), below 2**53 (the exact path reads them through float64); decimals,
+# timestamps and strings as text, the decimals then converted by pandas' own converter as on the
+# exact path (Arrow's rounds some 17-digit decimals of the weather files one bit differently, and
+# the warehouse keeps the bits).
+_ARROW_TYPES = {"int": pa.int64(), "float": pa.string(), "str": pa.string(), "timestamp": pa.string()}
+_HEX_FIELD_STARTS = (",0x", ",-0x", ",+0x", "\n0x", "\n-0x", "\n+0x")  # in the lowered text
+EXACT_INT = 2**53
+_ARROW_READ = pa_csv.ReadOptions(use_threads=False, block_size=1 << 26)  # a day's file is one block
+_ARROW_PARSE = pa_csv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
+                                   newlines_in_values=False, ignore_empty_lines=False)
 
 
 def _parse_fast(text: str, columns: Sequence[Column]) -> Optional[Tuple[pd.DataFrame, np.ndarray]]:
-    """The usual, valid file through pandas' C parser; None for anything the exact parser must see."""
-    if text.startswith((" ", "\n", "\r")) or any(part in text for part in _UNUSUAL_TEXT):
+    """The usual, valid file through Arrow's CSV reader; None for anything the exact parser must see."""
+    # Only ASCII: str.strip() on the exact path also drops Unicode spaces, which a reader keeps.
+    if (text.startswith((" ", "\n", "\r")) or text.endswith(" ") or not text.isascii()
+            or any(part in text for part in _UNUSUAL_TEXT)):
         return None
     lowered = text.lower()
-    if any(word in lowered for word in _UNUSUAL_WORDS):
+    if any(word in lowered for word in _UNUSUAL_WORDS) or any(part in lowered for part in _HEX_FIELD_STARTS):
         return None
+    names = [column.name for column in columns]
+    header_end = text.find("\n")
+    if (text[:header_end] if header_end >= 0 else text).removesuffix("\r").split(",") != names:
+        return None
+    convert = pa_csv.ConvertOptions(column_types={column.name: _ARROW_TYPES[column.kind] for column in columns},
+                                    null_values=list(MISSING_VALUES), strings_can_be_null=True)
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype={column.name: _FAST_DTYPES[column.kind] for column in columns},
-            na_values=list(MISSING_VALUES),
-            keep_default_na=False,
-        )
-    except Exception:  # any trouble at all: the exact path will name it
+        table = pa_csv.read_csv(pa.py_buffer(text.encode()), read_options=_ARROW_READ, parse_options=_ARROW_PARSE,
+                                convert_options=convert)
+    except (pa.ArrowException, ValueError):  # a row too short or too long, a value that does not convert
         return None
-    if list(frame.columns) != [column.name for column in columns] or frame.empty:
+    if table.num_rows == 0 or table.column_names != names:
         return None
-    if not isinstance(frame.index, pd.RangeIndex):  # pandas took a column as the index: rows too long
-        return None
-    for column in columns:
-        values = frame[column.name]
-        if not column.nullable and values.isna().any():
-            return None  # also what a short row looks like
-        if column.kind == "timestamp":
-            parsed = pd.to_datetime(values, format=TIMESTAMP_FORMAT, errors="coerce")
-            if (parsed.isna() & values.notna()).any():
+    data = {}
+    for column, values in zip(columns, table.columns):
+        if not column.nullable and values.null_count:
+            return None
+        if column.kind == "int":
+            values = values.combine_chunks()
+            missing = values.is_null().to_numpy(zero_copy_only=False)
+            numbers = values.fill_null(0).to_numpy()
+            if (np.abs(numbers) >= EXACT_INT).any():
                 return None
-            frame[column.name] = parsed
-        elif column.kind in ("int", "float"):
-            numbers = values.to_numpy()
-            if np.isinf(numbers).any():
+            data[column.name] = pd.arrays.IntegerArray(numbers, missing)
+            continue
+        text_values = values.to_numpy(zero_copy_only=False)  # str, None where missing
+        if column.kind == "float":
+            numbers = pd.to_numeric(text_values, errors="coerce").astype("float64")
+            if np.isnan(numbers).sum() != values.null_count or np.isinf(numbers).any():
                 return None
-            if column.kind == "int":
-                present = numbers[~np.isnan(numbers)]
-                if (present != np.round(present)).any() or (np.abs(present) >= EXACT_INT).any():
-                    return None
-                frame[column.name] = values.astype("Int64")
+            data[column.name] = numbers
+        elif column.kind == "timestamp":
+            parsed = pd.to_datetime(pd.Series(text_values, dtype="string"), format=TIMESTAMP_FORMAT, errors="coerce")
+            if parsed.isna().sum() != values.null_count:
+                return None
+            data[column.name] = parsed
+        else:
+            data[column.name] = pd.Series(text_values, dtype="string")
+    frame = pd.DataFrame(data)
     # No quotes and no blank lines: row i is on line i + 2.
     return frame, np.arange(2, len(frame) + 2)
 

@@ -79,7 +79,7 @@ def test_not_utf8(tmp_path):
 
 
 def test_fast_path_returns_exactly_what_the_line_by_line_path_returns(landed_master, monkeypatch):
-    """Valid files take pandas' C parser; the frame must equal the exact path's, value for value."""
+    """Valid files take Arrow's CSV reader; the frame must equal the exact path's, value for value."""
     import os
 
     import pandas as pd
