@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from flights_etl.partitions import flights_daily_partition_set
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
+from flights_etl.resources import step_outputs
 from flights_etl.resources.landing import LandingDir
 from flights_etl.resources.step_outputs import (
     StepOutputError,
@@ -228,10 +229,25 @@ def test_daily_delays_come_back_with_the_same_values_and_dtypes(weather_gap, lan
     assert delays["flights"].tolist() == expected["flights"].tolist()
     assert delays["weather_hours"].eq(0).all() == weather_gap
 
+    assert step_outputs._comes_back_unchanged(delays)  # stored without reading it back
     loaded = _round_trip(tmp_path, delays)
     pd.testing.assert_frame_equal(loaded, delays, check_exact=True)
     assert loaded.dtypes.to_dict() == delays.dtypes.to_dict()
     assert os.listdir(tmp_path / "run-1" / "build_daily_delays") == ["result.parquet"]
+
+
+@pytest.mark.parametrize("frame, unchecked", [
+    (pd.DataFrame({"origin": ["EWR", "JFK"], "flights": [3, 4], "mean": [1.5, np.nan], "ok": [True, False]}), True),
+    (pd.DataFrame({"origin": ["EWR", None]}), False),  # None: read back and compared
+    (pd.DataFrame({"rows": pd.array([1, None], dtype="Int64")}), False),
+    (pd.DataFrame({"at": pd.to_datetime(["2013-01-07 06:00", None])}), False),
+    (pd.DataFrame({"origin": ["EWR"]}, index=[7]), False),
+])
+def test_frames_come_back_exactly_whether_or_not_they_are_read_back(frame, unchecked, tmp_path):
+    """Plain frames skip the read-back when stored; every other frame is read back and compared."""
+    assert step_outputs._comes_back_unchanged(frame) is unchecked
+    loaded = _round_trip(tmp_path, frame)
+    pd.testing.assert_frame_equal(loaded, frame, check_exact=True)
 
 
 @pytest.mark.parametrize("value", [
