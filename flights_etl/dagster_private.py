@@ -6,6 +6,10 @@ the fleet's run launcher need names 0.15.10 does not export at top level. If a D
 moves them, this is the only module to change.
 """
 # ruff: noqa: F401  (every name here is a re-export)
+from dagster._config import traversal_context as config_traversal_context
+from dagster._config import validate as config_validate
+from dagster._config.iterate_types import iterate_config_types
+from dagster._config.snap import ConfigSchemaSnapshot, snap_from_config_type
 from dagster._core.definitions import scoped_resources_builder
 from dagster._core.events import EVENT_TYPE_TO_PIPELINE_RUN_STATUS, AssetMaterializationPlannedData, EngineEventData
 from dagster._core.execution.api import create_execution_plan, execute_run

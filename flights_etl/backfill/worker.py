@@ -18,7 +18,7 @@ from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl import dagster_private as private
 from flights_etl.instance import worker as instance_worker
-from flights_etl.runs import resource_classes
+from flights_etl.runs import config_snapshots, resource_classes
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.executor import record_executing_process
 from flights_etl.runs.liveness import fail_when_reachable
@@ -95,6 +95,7 @@ def worker_main(connection, recon_pipeline, parent_pid: int, writer=None) -> Non
     if writer is not None:
         use_writer(*writer)
     resource_classes.make_once()
+    config_snapshots.snapshot_once()
     instance = instance_worker.worker_instance()
     try:
         while not state.stopping:
