@@ -37,7 +37,7 @@ from flights_etl.warehouse.base import (
 from flights_etl.warehouse.duckdb_backend import HeldDuckDBWarehouse, WarehouseLockTimeout
 
 IDLE_S = 0.5
-HOLD_S = 2.0
+HOLD_S = 5.0
 YIELD_S = 0.1
 CHECK_S = 0.05
 _ERRORS = {cls.__name__: cls for cls in (Fenced, RowsOfAnotherDay, WarehouseLockTimeout, WarehouseError, _AlreadyLoaded)}
