@@ -369,12 +369,16 @@ def _check_partition_date(path: str, frame: pd.DataFrame, partition_date: date, 
 
 def _check_time_hour(path: str, frame: pd.DataFrame, line_numbers) -> None:
     local = frame["time_hour"].dt.tz_localize("UTC").dt.tz_convert(LOCAL_TIMEZONE)
+    # The local calendar fields in NumPy's datetime units (pandas' .dt accessors cost 3x as much).
+    wall = local.dt.tz_localize(None).to_numpy()
+    days = wall.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
     agrees = (
-        (local.dt.year == frame["year"])
-        & (local.dt.month == frame["month"])
-        & (local.dt.day == frame["day"])
-        & (local.dt.hour == frame["hour"])
-    ).to_numpy(dtype=bool)
+        (months.astype("int64") // 12 + 1970 == frame["year"].to_numpy("int64"))
+        & (months.astype("int64") % 12 + 1 == frame["month"].to_numpy("int64"))
+        & ((days - months.astype("datetime64[D]")).astype("int64") + 1 == frame["day"].to_numpy("int64"))
+        & ((wall.astype("datetime64[h]") - days.astype("datetime64[h]")).astype("int64") == frame["hour"].to_numpy("int64"))
+    )
     if not agrees.all():
         wrong = (~agrees).nonzero()[0]
         first = wrong[0]
