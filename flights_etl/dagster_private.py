@@ -11,7 +11,12 @@ from dagster._config import validate as config_validate
 from dagster._config.iterate_types import iterate_config_types
 from dagster._config.snap import ConfigSchemaSnapshot, snap_from_config_type
 from dagster._core.definitions import scoped_resources_builder
-from dagster._core.events import EVENT_TYPE_TO_PIPELINE_RUN_STATUS, AssetMaterializationPlannedData, EngineEventData
+from dagster._core.events import (
+    EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
+    AssetMaterializationPlannedData,
+    ComputeLogsCaptureData,
+    EngineEventData,
+)
 from dagster._core.execution.api import create_execution_plan, execute_run
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.host_representation.origin import (
@@ -31,6 +36,7 @@ from dagster._core.storage.event_log import (
     SqliteEventLogStorage,
 )
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
+from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._core.storage.pipeline_run import RunsFilter
 from dagster._core.storage.runs import SqliteRunStorage
 from dagster._core.storage.sql import get_alembic_config

@@ -18,7 +18,7 @@ from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl import dagster_private as private
 from flights_etl.instance import worker as instance_worker
-from flights_etl.runs import config_snapshots, resource_classes
+from flights_etl.runs import captured_logs, config_snapshots, resource_classes
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.executor import record_executing_process
 from flights_etl.runs.liveness import fail_when_reachable
@@ -96,6 +96,7 @@ def worker_main(connection, recon_pipeline, parent_pid: int, writer=None) -> Non
         use_writer(*writer)
     resource_classes.make_once()
     config_snapshots.snapshot_once()
+    captured_logs.only_real_captures()
     instance = instance_worker.worker_instance()
     try:
         while not state.stopping:
