@@ -18,10 +18,10 @@ from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl import dagster_private as private
 from flights_etl.instance import worker as instance_worker
-from flights_etl.runs import captured_logs, config_snapshots, resource_classes
 from flights_etl.runs.errors import own_message
 from flights_etl.runs.executor import record_executing_process
 from flights_etl.runs.liveness import fail_when_reachable
+from flights_etl.runs.many_runs import prepare_process
 from flights_etl.warehouse.writer import use_writer
 
 PARENT_POLL_S = 0.5
@@ -94,9 +94,7 @@ def worker_main(connection, recon_pipeline, parent_pid: int, writer=None) -> Non
     os.dup2(devnull, 2)
     if writer is not None:
         use_writer(*writer)
-    resource_classes.make_once()
-    config_snapshots.snapshot_once()
-    captured_logs.only_real_captures()
+    prepare_process()
     instance = instance_worker.worker_instance()
     try:
         while not state.stopping:

@@ -388,9 +388,10 @@ def _check_time_hour(path: str, frame: pd.DataFrame, line_numbers) -> None:
     wall = local.dt.tz_localize(None).to_numpy()
     days = wall.astype("datetime64[D]")
     months = days.astype("datetime64[M]")
+    months_since_1970 = months.astype("int64")
     agrees = (
-        (months.astype("int64") // 12 + 1970 == frame["year"].to_numpy("int64"))
-        & (months.astype("int64") % 12 + 1 == frame["month"].to_numpy("int64"))
+        (months_since_1970 // 12 + 1970 == frame["year"].to_numpy("int64"))
+        & (months_since_1970 % 12 + 1 == frame["month"].to_numpy("int64"))
         & ((days - months.astype("datetime64[D]")).astype("int64") + 1 == frame["day"].to_numpy("int64"))
         & ((wall.astype("datetime64[h]") - days.astype("datetime64[h]")).astype("int64") == frame["hour"].to_numpy("int64"))
     )

@@ -27,10 +27,10 @@ from flights_etl import settings
 from flights_etl.fleet.broker import CLAIM_TTL_S, HEARTBEAT_S, claim_key, redis_client
 from flights_etl.fleet.version import code_version
 from flights_etl.instance import worker as instance_worker
-from flights_etl.runs import captured_logs, config_snapshots, resource_classes
 from flights_etl.runs.executor import WORKER_NAME_ENV, WORKER_TAG  # noqa: F401  (WORKER_TAG re-exported)
 from flights_etl.runs.lease import Lease, is_live, lease_of, lease_ttl_s, new_lease, write_lease
 from flights_etl.runs.liveness import fail_when_reachable
+from flights_etl.runs.many_runs import prepare_process
 from flights_etl.runs.statuses import WAITING
 from flights_etl.warehouse.postgres_backend import cancel_active_statements
 
@@ -42,9 +42,7 @@ class WorkerProcess:
     """One worker process's warm state."""
 
     def __init__(self, broker: str, hostname: str):
-        resource_classes.make_once()
-        config_snapshots.snapshot_once()
-        captured_logs.only_real_captures()
+        prepare_process()
         self.instance: DagsterInstance = instance_worker.worker_instance()
         self.redis = redis_client(broker)
         self.hostname = hostname

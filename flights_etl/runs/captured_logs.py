@@ -5,7 +5,7 @@ lines are in its event log), so those five events a run would point at logs that
 recording them is ~0.7 of a year's ~35 CPU-s. ``only_real_captures`` leaves them out of the
 event log when the instance captures nothing, and changes nothing otherwise: the event is still
 built and handed to the executor as before, and an instance that captures logs records it.
-Applied where ``resource_classes.make_once`` is.
+Applied by ``many_runs.prepare_process``.
 """
 import os
 

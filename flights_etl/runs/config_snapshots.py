@@ -3,7 +3,7 @@ that it builds anew for every run, twice (``validate_config``, then the traversa
 defaults), though a config type never changes once made. ``snapshot_once`` has each process
 build the snapshot of a config type once and reuse it, as ``resource_classes.make_once`` does for
 the resources classes; the checks themselves, their errors and the resolved config are Dagster's.
-Applied in the processes that execute many runs in a row: the backfill's workers and the fleet's.
+Applied by ``many_runs.prepare_process``: the backfill's workers and the fleet's.
 """
 from typing import Dict, Tuple
 

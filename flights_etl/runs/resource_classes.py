@@ -2,8 +2,7 @@
 every time it gives a step or a resource its resources (``ScopedResourcesBuilder.build``), about
 twenty times a run: ~2.5 of a year's ~38 CPU-s. ``make_once`` has it make each class once per
 process for the same keys, with Dagster's names, fields and behaviour (an unknown resource raises
-``DagsterUnknownResourceError``). Applied in the processes that execute many runs in a row: the
-backfill's workers and the fleet's.
+``DagsterUnknownResourceError``). Applied by ``many_runs.prepare_process``: the backfill's workers and the fleet's.
 """
 from collections import namedtuple
 from typing import Dict, Tuple
