@@ -90,3 +90,37 @@ def test_a_transient_failure_that_lasts_stops_the_backfill(tmp_path, monkeypatch
 @pytest.fixture(autouse=True)
 def _in_project_root(monkeypatch):
     monkeypatch.chdir(PROJECT_ROOT)
+
+
+class _TerminateFailsAtFirst:
+    """A launcher whose terminate raises (the instance restarting) ``failures`` times, then cancels
+    the run, as the fleet's does for a run still waiting in its queue."""
+
+    def __init__(self, instance, failures):
+        self.instance, self.failures, self.asked = instance, failures, 0
+
+    def terminate(self, run_id):
+        self.asked += 1
+        if self.asked <= self.failures:
+            raise ConnectionError("server closed the connection unexpectedly")
+        self.instance.report_run_canceled(self.instance.get_run_by_id(run_id), message="task revoked")
+        return True
+
+
+def test_a_stop_asks_again_to_terminate_a_run_the_first_request_could_not_reach(tmp_path, monkeypatch):
+    """A backfill that stops because its instance went away (the request to terminate its queued run
+    fails) asks again while it waits: the run is canceled, not left queued until the wait runs out."""
+    monkeypatch.setattr(executor_module, "FINISH_IN_FLIGHT_S", 10.0)
+    with _instance(tmp_path, failures=0) as instance:
+        config = flights_daily_partition_set.run_config_for_partition(
+            next(p for p in flights_daily_partition_set.get_partitions() if p.name == DAYS[0]))
+        run = instance.create_run_for_pipeline(flights_daily_pipeline, run_config=config)
+        executor = executor_module.RunLauncherExecutor(instance, window=1)
+        executor.launcher = _TerminateFailsAtFirst(instance, failures=2)
+        executor.in_flight[run.run_id] = (DAYS[0], 0.0)
+        outcomes = []
+        executor.start(outcomes.append)
+        executor.stop("stopped: the instance went away")
+        assert executor.launcher.asked == 3
+        assert [(o.partition, o.status) for o in outcomes] == [(DAYS[0], "CANCELED")]
+        assert instance.get_run_by_id(run.run_id).status == PipelineRunStatus.CANCELED

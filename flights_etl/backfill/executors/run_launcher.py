@@ -9,9 +9,10 @@ in the instance and reports each as it ends. Every few seconds it runs the watch
 whose worker died is marked failed even without a daemon, a run whose task was lost is sent
 again. A partition's outcome is its final one: when a failed run is followed by its automatic
 retry (the daemon's run retries: a run whose ``dagster/parent_run_id`` is the failed one), the
-backfill follows the retry. On a stop it terminates what it launched through the launcher and
-waits for the runs to end; runs it could not see end are reported as they last were (e.g.
-QUEUED), never as canceled, and the watchdog settles them later.
+backfill follows the retry. On a stop it terminates what it launched through the launcher (asking
+again while the instance or broker cannot be reached) and waits for the runs to end; runs it
+could not see end are reported as they last were (e.g. QUEUED), never as canceled, and the
+watchdog settles them later.
 """
 import sys
 import time
@@ -154,13 +155,12 @@ class RunLauncherExecutor:
 
     def stop(self, reason: str, interrupt_in_flight: bool = True) -> None:
         """Terminate what was launched and not finished; wait for the runs to end."""
-        for run_id in list(self.in_flight):
-            try:
-                self.launcher.terminate(run_id)
-            except Exception:  # the instance or broker is gone: `status` finds the runs later
-                pass
+        unterminated = set(self.in_flight)
         deadline = time.monotonic() + FINISH_IN_FLIGHT_S
         while self.in_flight and time.monotonic() < deadline:
+            # Asked again while the instance or broker cannot be reached (often why the backfill
+            # stops): a run still waiting in the queue is then canceled at once, not waited for.
+            unterminated = {run_id for run_id in unterminated if run_id in self.in_flight and not self._terminated(run_id)}
             try:
                 self._collect()
             except Exception:
@@ -170,6 +170,14 @@ class RunLauncherExecutor:
             self._report(PartitionOutcome(name, run_id, self._last_status(run_id), time.monotonic() - launched,
                                           f"backfill {reason}; the run had not ended (the watchdog settles it)"))
         self.in_flight.clear()
+
+    def _terminated(self, run_id: str) -> bool:
+        """Whether the launcher took the request to terminate ``run_id`` (False: ask again)."""
+        try:
+            self.launcher.terminate(run_id)
+        except Exception:  # the instance or broker is gone for now
+            return False
+        return True
 
     def _last_status(self, run_id: str) -> str:
         """What an unfinished run is, in words: its status if the instance can tell, else UNKNOWN."""
