@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional
 
 from dagster import AssetKey, DagsterInstance, PartitionSetDefinition
 
-from flights_etl.instance.materializations import materializations_of_runs
+from flights_etl.instance.materializations import metadata_value_of_runs
 from flights_etl.partitions import traits_of
 from flights_etl.runs.selection import latest_status_by_partition
 from flights_etl.runs.statuses import ENDED as FINISHED_STATUSES
@@ -91,12 +91,8 @@ def _rows_by_run(instance: DagsterInstance, table: Optional[str], run_ids: List[
     """Rows each of ``run_ids`` loaded, from the ``rows`` metadata of its ``warehouse/<table>`` materialization."""
     if table is None:
         return {}
-    rows = {}
-    for run_id, entries in materializations_of_runs(instance, AssetKey(["warehouse", table]), run_ids).items():
-        for entry in entries[-1].dagster_event.event_specific_data.materialization.metadata_entries:
-            if entry.label == "rows":
-                rows[run_id] = int(entry.entry_data.value)
-    return rows
+    values = metadata_value_of_runs(instance, AssetKey(["warehouse", table]), run_ids, "rows")
+    return {run_id: int(value) for run_id, value in values.items()}
 
 
 def counts(statuses: List[PartitionStatus]) -> Dict[str, int]:

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
+from flights_etl.contract.errors import LandingFileError
 from flights_etl.contract.schema import MISSING_VALUES, Column, Dataset
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -52,22 +53,6 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 # words pandas reads as numbers where the contract does not (nan, inf).
 _UNUSUAL_TEXT = ('"', "\n\n", "\n\r\n", " ,", ", ", " \n", "\n ", " \r")
 _UNUSUAL_WORDS = ("nan", "inf")
-
-
-class LandingFileError(ValueError):
-    """A landing file that cannot be loaded; ``str()`` is the message shown to the user."""
-
-    def __init__(self, path: str, problem: str, line: Optional[int] = None, column: Optional[str] = None):
-        self.path = path
-        self.problem = problem
-        self.line = line
-        self.column = column
-        where = path
-        if line is not None:
-            where += f", line {line}"
-        if column is not None:
-            where += f", column {column!r}"
-        super().__init__(f"{where}: {problem}")
 
 
 def read_landing_file(

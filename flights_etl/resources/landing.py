@@ -2,15 +2,17 @@
 import os
 from dataclasses import dataclass
 from datetime import date
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
-import pandas as pd
 from dagster import resource
 
+from flights_etl.contract.errors import LandingFileError
 from flights_etl.contract.paths import LANDING_DIR_ENV, default_landing_dir, landing_file
 from flights_etl.contract.schema import DATASETS
-from flights_etl.contract.validation import LandingFileError, read_landing_file, read_optional_landing_file
 from flights_etl.urls import masked, url_scheme
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,12 @@ class LandingDir:
             )
         return path
 
-    def read(self, dataset: str, day: date) -> Tuple[pd.DataFrame, Optional[str], str]:
+    def read(self, dataset: str, day: date) -> Tuple["pd.DataFrame", Optional[str], str]:
         """``(rows, gap, path)``: ``gap`` says why an optional file (weather) has no rows, else None.
         A required file (flights) that is missing or broken raises ``LandingFileError``."""
+        # pandas and Arrow when a step reads, not when the repository is loaded
+        from flights_etl.contract.validation import read_landing_file, read_optional_landing_file
+
         spec = DATASETS[dataset]
         path = self.file_for(dataset, day)
         if spec.optional:

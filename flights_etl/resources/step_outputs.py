@@ -23,18 +23,18 @@ import json
 import os
 import socket
 from datetime import date
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster import IOManager, io_manager
 
 from flights_etl import settings
 from flights_etl.contract.schema import DATASETS
-from flights_etl.contract.validation import empty_frame, read_landing_file
 from flights_etl.errors import error_line
 from flights_etl.files import write_atomically
+
+if TYPE_CHECKING:  # pandas, NumPy and Arrow are imported when a step stores or loads, not with the repository
+    import pandas as pd
 
 STEP_STORAGE_ENV = settings.STEP_STORAGE
 SOURCE_ATTR = "landing_source"  # DataFrame.attrs key set by the landing resource: path, sha256, day
@@ -59,6 +59,8 @@ class StepOutputs(IOManager):
         return os.path.join(self.base_dir, run_id, step_key, f"{name}.{suffix}")
 
     def handle_output(self, context, obj) -> None:
+        import pandas as pd
+
         key = (context.run_id, context.step_key, context.name)
         dataset = (context.metadata or {}).get("landing")
         if dataset is not None:
@@ -97,8 +99,11 @@ class StepOutputs(IOManager):
         )
 
 
-def frame_to_parquet(frame: pd.DataFrame, where: str) -> bytes:
+def frame_to_parquet(frame: "pd.DataFrame", where: str) -> bytes:
     """``frame`` as Parquet bytes, or a refusal when Parquet would not give back exactly this frame."""
+    import pandas as pd
+    import pyarrow as pa
+
     buffer = io.BytesIO()
     try:
         frame.to_parquet(buffer, engine="pyarrow")
@@ -120,21 +125,28 @@ def frame_to_parquet(frame: pd.DataFrame, where: str) -> bytes:
     return buffer.getvalue()
 
 
-_PLAIN_DTYPES = frozenset(np.dtype(name) for name in (
-    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "bool"))
+@lru_cache(maxsize=None)
+def _plain_dtypes() -> frozenset:
+    import numpy as np
+
+    return frozenset(np.dtype(name) for name in (
+        "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "bool"))
 
 
-def _comes_back_unchanged(frame: pd.DataFrame) -> bool:
+def _comes_back_unchanged(frame: "pd.DataFrame") -> bool:
     """Whether Parquet is known to give ``frame`` back exactly without reading it back (a few ms a
     run): NumPy numbers and booleans and columns holding only str, under unique str names, a
     RangeIndex, no attrs. Anything else is written, read back and compared."""
+    import numpy as np
+    import pandas as pd
+
     columns = frame.columns
     if (frame.attrs or not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None
             or type(columns) is not pd.Index or columns.name is not None or not columns.is_unique
             or not all(type(name) is str for name in columns)):
         return False
     for name, dtype in frame.dtypes.items():
-        if dtype in _PLAIN_DTYPES:
+        if dtype in _plain_dtypes():
             continue
         if dtype == np.dtype(object) and pd.api.types.infer_dtype(frame[name], skipna=False) == "string":
             continue
@@ -142,15 +154,20 @@ def _comes_back_unchanged(frame: pd.DataFrame) -> bool:
     return True
 
 
-def frame_from_parquet(data: bytes, path: str) -> pd.DataFrame:
+def frame_from_parquet(data: bytes, path: str) -> "pd.DataFrame":
     """The frame of a ``.parquet`` step output: data only (plain column types), never code."""
+    import pyarrow as pa
+
     try:
         return _decode_frame(data)
     except (ValueError, TypeError, KeyError, IndexError, OSError, RecursionError, pa.ArrowException) as error:
         raise _unreadable(path, error) from None
 
 
-def _decode_frame(data: bytes) -> pd.DataFrame:
+def _decode_frame(data: bytes) -> "pd.DataFrame":
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     # Plain columns only, checked before any is read: nested and extension types (Arrow's
     # extension types once unpickled their metadata) are refused.
     plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_string,
@@ -246,6 +263,8 @@ def landing_source(path: str, day: date, gap) -> dict:
 
 def _reread(marker: dict, run_id: str):
     """The frame a landing marker stands for, read and validated again from the unchanged file."""
+    from flights_etl.contract.validation import empty_frame, read_landing_file
+
     spec = DATASETS[marker["dataset"]]
     path, day = marker["path"], date.fromisoformat(marker["day"])
     now = landing_source(path, day, "is missing" if not os.path.exists(path) else None)

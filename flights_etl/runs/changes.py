@@ -54,15 +54,6 @@ def landing_now(instance: DagsterInstance, days: Iterable[date], landing_dir: Op
     return {day.isoformat(): DayFiles(files) for day, files in looked.items()}
 
 
-def loaded_sources(warehouse: Warehouse) -> Dict[str, Optional[str]]:
-    """The source digest of every loaded day (None when its load recorded none), by partition name."""
-    loads = warehouse.last_loads()
-    return {
-        (key.date() if hasattr(key, "date") else key).isoformat(): (source if isinstance(source, str) else None)
-        for key, source in zip(loads["partition_key"], loads["source"])
-    }
-
-
 def day_status(run_status: Optional[str], files: DayFiles, loaded: bool, source: Optional[str]) -> str:
     """One day's status (see the module's docstring) from its latest run's status (None: no run),
     its files now and its load (``loaded``; ``source``: the digest the load recorded)."""
@@ -84,7 +75,7 @@ def day_statuses(
     """``day_status`` of every day of a daily partition set; ``latest``: its latest runs by partition."""
     names = partition_set.get_partition_names()
     files = landing_now(instance, [date.fromisoformat(name) for name in names], landing_dir)
-    sources = loaded_sources(warehouse or open_warehouse(default_location()))
+    sources = (warehouse or open_warehouse(default_location())).last_sources()
     return {
         name: day_status(latest[name].status.value if name in latest else None, files[name], name in sources,
                          sources.get(name))

@@ -21,7 +21,7 @@ from dagster import DefaultSensorStatus, PartitionSetDefinition, RunRequest, Sen
 from flights_etl import settings
 from flights_etl.contract.paths import default_landing_dir
 from flights_etl.dagster_private import RUN_KEY_TAG, RunsFilter
-from flights_etl.runs.changes import CHANGED, LANDED, DayFiles, day_status, landing_now, loaded_sources
+from flights_etl.runs.changes import CHANGED, LANDED, DayFiles, day_status, landing_now
 from flights_etl.runs.selection import latest_status_by_partition
 from flights_etl.runs.statuses import ENDED, FAILED
 from flights_etl.runs.tags import LANDING_TAG, REQUESTED_BY_TAG
@@ -92,7 +92,7 @@ def landing_sensor(daily_set: PartitionSetDefinition) -> SensorDefinition:
         names = daily_set.get_partition_names()
         files = landing_now(instance, [date.fromisoformat(name) for name in names])
         latest = latest_status_by_partition(instance, daily_set)
-        sources = loaded_sources(open_warehouse(default_location()))
+        sources = open_warehouse(default_location()).last_sources()
         launched = {
             run.tags[RUN_KEY_TAG]: run.run_id
             for run in instance.get_runs(RunsFilter(pipeline_name=daily_set.pipeline_name,

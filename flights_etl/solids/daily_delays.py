@@ -1,15 +1,16 @@
 """Summarize the day's flights and weather into its ``daily_delays`` rows."""
-import pandas as pd
 from dagster import ExpectationResult, Output, OutputDefinition, solid
 
-from flights_etl.transforms.daily_delays import summarize_daily_delays
+from flights_etl.solids.types import DataFrame
 
 
 @solid(
-    output_defs=[OutputDefinition(pd.DataFrame)],
+    output_defs=[OutputDefinition(DataFrame)],
     description="Per origin and carrier: flights, cancellations, delay mean/p95, and the day's weather at the origin.",
 )
-def build_daily_delays(_context, flights: pd.DataFrame, weather: pd.DataFrame):
+def build_daily_delays(_context, flights: DataFrame, weather: DataFrame):
+    from flights_etl.transforms.daily_delays import summarize_daily_delays  # pandas: when the step runs
+
     delays = summarize_daily_delays(flights, weather)
     summarized = int(delays["flights"].sum())
     yield ExpectationResult(

@@ -1,16 +1,18 @@
 """Load the day's flights, weather and daily_delays into the warehouse in one transaction."""
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
-import pandas as pd
 from dagster import MetadataValue, Output, OutputDefinition, solid
 
 from flights_etl.contract.fingerprints import files_digest
 from flights_etl.resources.step_outputs import SOURCE_ATTR
 from flights_etl.solids.reporting import asset_input, table_metadata, table_output, with_asset_keys
-from flights_etl.solids.types import Summary
+from flights_etl.solids.types import DataFrame, Summary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def source_digest(flights: pd.DataFrame, weather: pd.DataFrame) -> Optional[str]:
+def source_digest(flights: "pd.DataFrame", weather: "pd.DataFrame") -> Optional[str]:
     """One digest of the landing files' SHA-256s (a missing weather file as such) the frames were read
     from, as the landing sensor computes it from the files; None when a frame does not carry its source."""
     sources = [frame.attrs.get(SOURCE_ATTR) for frame in (flights, weather)]
@@ -19,7 +21,7 @@ def source_digest(flights: pd.DataFrame, weather: pd.DataFrame) -> Optional[str]
     return files_digest([source.get("sha256") for source in sources])
 
 
-def source_files(flights: pd.DataFrame, weather: pd.DataFrame) -> List[dict]:
+def source_files(flights: "pd.DataFrame", weather: "pd.DataFrame") -> List[dict]:
     """Per frame that carries its source: dataset, path, size, sha256 and gap (why it has no rows)."""
     files = []
     for dataset, frame in (("flights", flights), ("weather", weather)):
@@ -49,7 +51,7 @@ def _day(resources) -> str:
     output_defs=[*(table_output(table, _day) for table in ("flights", "weather", "daily_delays")), OutputDefinition(Summary)],
     description="Replace the day's rows of tables flights, weather and daily_delays in one transaction (idempotent).",
 ))
-def load_partition(context, flights: pd.DataFrame, weather: pd.DataFrame, daily_delays: pd.DataFrame) -> str:
+def load_partition(context, flights: DataFrame, weather: DataFrame, daily_delays: DataFrame) -> str:
     day = context.resources.daily_partition.day
     inserted = context.resources.warehouse.replace_partition(
         day, {"flights": flights, "weather": weather, "daily_delays": daily_delays},

@@ -3,7 +3,6 @@ from dagster import Nothing, Output, OutputDefinition, solid
 
 from flights_etl.solids.reporting import asset_input, table_metadata, table_output, with_asset_keys
 from flights_etl.solids.types import Summary
-from flights_etl.transforms.monthly_report import REPORT_INPUT_COLUMNS, summarize_month
 
 
 def _month(resources) -> str:
@@ -18,6 +17,8 @@ def _month(resources) -> str:
     description="Per carrier: flights, cancellations, on-time share (arrival delay <= 15 min) and mean delays.",
 ))
 def build_monthly_report(context) -> str:
+    from flights_etl.transforms.monthly_report import REPORT_INPUT_COLUMNS, summarize_month  # pandas: when run
+
     month = context.resources.monthly_partition
     warehouse = context.resources.warehouse
     flights = warehouse.month_flights(month.start, REPORT_INPUT_COLUMNS)

@@ -1,11 +1,11 @@
 """Read and validate the day's landing files: flights must be there, weather may have gaps."""
 import os
 
-import pandas as pd
 from dagster import ExpectationResult, Failure, MetadataValue, Output, OutputDefinition, solid
 
-from flights_etl.contract.validation import LandingFileError
+from flights_etl.contract.errors import LandingFileError
 from flights_etl.resources.step_outputs import SOURCE_ATTR, landing_source
+from flights_etl.solids.types import DataFrame
 
 
 def _failure(error: LandingFileError) -> Failure:
@@ -43,7 +43,7 @@ def _read(context, dataset: str):
 
 @solid(
     required_resource_keys={"landing", "daily_partition"},
-    output_defs=[OutputDefinition(pd.DataFrame, metadata={"landing": "flights"})],
+    output_defs=[OutputDefinition(DataFrame, metadata={"landing": "flights"})],
     description="Read flights/<date>.csv and check it against the input contract; a bad or missing file fails the run.",
 )
 def read_flights(context):
@@ -59,7 +59,7 @@ def read_flights(context):
 
 @solid(
     required_resource_keys={"landing", "daily_partition"},
-    output_defs=[OutputDefinition(pd.DataFrame, metadata={"landing": "weather"})],
+    output_defs=[OutputDefinition(DataFrame, metadata={"landing": "weather"})],
     description="Read weather/<date>.csv; a missing or empty file is a visible gap, not a failure.",
 )
 def read_weather(context):

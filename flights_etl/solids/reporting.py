@@ -6,18 +6,20 @@ solid's inputs. Dagster itself then records one ``AssetMaterialization`` per out
 output's partition and the ``Output``'s metadata, so the solids yield no materializations of their own.
 """
 import warnings
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import pandas as pd
 from dagster import AssetKey, ExperimentalWarning, InputDefinition, MetadataValue, OutputDefinition
 
 from flights_etl.solids.types import RowCount
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PREVIEW_ROWS = 5
 WAREHOUSE_TABLES_IO_MANAGER = "warehouse_tables"  # see resources/warehouse_tables.py
 
 
-def markdown_preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> MetadataValue:
+def markdown_preview(frame: "pd.DataFrame", rows: int = PREVIEW_ROWS) -> MetadataValue:
     """The first ``rows`` rows as a Markdown table (Dagit renders it; pandas' to_markdown, through
     tabulate, costs ~3 ms a frame, more than reading the day's weather file)."""
     if frame.empty:
@@ -33,12 +35,14 @@ def _markdown_row(values) -> str:
 
 
 def _markdown_cell(value) -> str:
+    import pandas as pd  # loaded already: the frame is pandas'
+
     if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def table_metadata(frame: pd.DataFrame, **extra) -> dict:
+def table_metadata(frame: "pd.DataFrame", **extra) -> dict:
     """The metadata of one partition of a warehouse table's materialization: its rows and a preview."""
     return {"rows": len(frame), "preview": markdown_preview(frame), **extra}
 

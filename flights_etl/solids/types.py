@@ -5,6 +5,9 @@ an output to any path (``solids.load_partition.outputs: [{result: {json: {path: 
 in a solid selection, read an input from any file (``solids.notify_complete.inputs.summary:
 {json: {path: ...}}``), and then notify its content. Where runs read and write is the
 deployment's (docs/security.md), so the summaries are of a type with neither.
+
+Frames are of our ``DataFrame`` rather than of the type Dagster infers from pandas' class, so that
+loading the repository (``status``, Dagit, the daemon, a sensor tick) does not import pandas.
 """
 from dagster import DagsterType
 
@@ -19,4 +22,18 @@ RowCount = DagsterType(
     type_check_fn=lambda _context, value: isinstance(value, int) and not isinstance(value, bool),
     description="Rows written to a warehouse table for the run's partition. Neither loaded from nor written to a "
     "path by run config.",
+)
+
+
+def _is_frame(_context, value) -> bool:
+    import pandas as pd  # a step's check, not the repository's import: loading definitions needs no pandas
+
+    return isinstance(value, pd.DataFrame)
+
+
+DataFrame = DagsterType(
+    name="DataFrame",
+    type_check_fn=_is_frame,
+    description="A pandas DataFrame: the day's rows of a landing file or of a summary. Neither loaded from nor "
+    "written to a path by run config.",
 )

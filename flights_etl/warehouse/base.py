@@ -6,12 +6,12 @@ previous rows. Readers never create anything: a warehouse nobody has written to 
 empty. Each backend (``duckdb_backend``, ``postgres_backend``) supplies a transaction and a
 query; the SQL here is the dialect both understand, with ``?`` for parameters.
 """
+from __future__ import annotations
+
 import copy
 from abc import ABC, abstractmethod
 from datetime import date, datetime, timezone
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from flights_etl.dates import month_end, month_start
 from flights_etl.warehouse.tables import (
@@ -23,6 +23,9 @@ from flights_etl.warehouse.tables import (
     PARTITION_KEYS,
     column_names,
 )
+
+if TYPE_CHECKING:  # pandas is imported when a frame is read or written, not with the repository
+    import pandas as pd
 
 DAILY, MONTHLY = "daily", "monthly"  # the scopes of table partition_loads
 
@@ -180,6 +183,15 @@ class Warehouse(ABC):
             empty_columns=["partition_key", "run_id", "fence_token", "source"],
         )
 
+    def last_sources(self) -> Dict[str, Optional[str]]:
+        """The ``source`` digest of every loaded day (None when its load recorded none), by partition
+        name: ``last_loads`` without building a frame (``status``, a landing sensor tick)."""
+        found = self._query_rows(
+            f"SELECT partition_key, source FROM {LOADS_TABLE} WHERE scope = ? ORDER BY partition_key", [DAILY]
+        )
+        _columns, rows = found if found is not None else ([], [])
+        return {_as_date(key).isoformat(): source if isinstance(source, str) else None for key, source in rows}
+
     def loaded_files(self) -> pd.DataFrame:
         """Per source file of every loaded day: ``partition_key``, ``dataset``, ``path``, ``size``,
         ``sha256`` and ``gap`` (why a weather file gave no rows), as the day's last load recorded them."""
@@ -201,9 +213,18 @@ class Warehouse(ABC):
     def _query(self, sql: str, params: Sequence) -> pd.DataFrame:
         """Run a read-only query; None when the warehouse or its tables do not exist yet."""
 
+    def _query_rows(self, sql: str, params: Sequence) -> Optional[Tuple[List[str], List[tuple]]]:
+        """``_query``'s answer as its column names and rows; a backend answers it without pandas."""
+        frame = self._query(sql, params)
+        if frame is None:
+            return None
+        return list(frame.columns), list(frame.itertuples(index=False, name=None))
+
     def _read(self, sql: str, params: Sequence, empty_columns: Sequence[str] = ()) -> pd.DataFrame:
         frame = self._query(sql, params)
         if frame is None:
+            import pandas as pd
+
             return pd.DataFrame({name: [] for name in empty_columns})
         return frame
 
@@ -271,6 +292,8 @@ def _check_rows_of_day(table: str, frame: pd.DataFrame, day: date) -> None:
 
 def _staged(table: str, frame: pd.DataFrame, key: date) -> pd.DataFrame:
     """The rows as the table stores them: the partition key column set, columns in table order."""
+    import pandas as pd
+
     return frame.assign(**{PARTITION_KEYS[table]: pd.Timestamp(key)})[list(column_names(table))]
 
 

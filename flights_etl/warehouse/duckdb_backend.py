@@ -6,19 +6,23 @@ backoff until ``lock_timeout_s`` and then fails with a message that says so. Eac
 the file, replaces the partition in one transaction and closes it, holding the lock for tens
 of milliseconds; each read opens it read-only.
 """
+from __future__ import annotations
+
 import os
 import random
 import time
 from contextlib import contextmanager
 from datetime import date
-from typing import Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import duckdb
-import pandas as pd
 
 from flights_etl.errors import error_line
 from flights_etl.warehouse.base import Warehouse, WarehouseError
 from flights_etl.warehouse.tables import PARTITION_KEYS, column_names, create_statements
+
+if TYPE_CHECKING:  # pandas is imported when a frame is read or written, not with the repository
+    import pandas as pd
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
 # A partition's write holds the lock for tens of milliseconds, so poll often: a long backoff
@@ -135,11 +139,17 @@ class DuckDBWarehouse(Warehouse):
                     connection.unregister(f"incoming_{table}")
 
     def _query(self, sql: str, params: Sequence) -> Optional[pd.DataFrame]:
+        return self._read_only(sql, params, lambda result: result.df())
+
+    def _query_rows(self, sql: str, params: Sequence) -> Optional[Tuple[List[str], List[tuple]]]:
+        return self._read_only(sql, params, lambda result: ([column[0] for column in result.description], result.fetchall()))
+
+    def _read_only(self, sql: str, params: Sequence, answer: Callable):
         if not os.path.exists(self.path):
             return None  # nothing loaded yet; a reader never creates the file
         with self._connection(read_only=True) as connection:
             try:
-                return connection.execute(sql, list(params)).df()
+                return answer(connection.execute(sql, list(params)))
             except duckdb.CatalogException:  # a table not created yet
                 return None
 

@@ -12,6 +12,8 @@ shortest round-trip text, so every value is the same to the last digit.
 
 The URL's password is never shown: ``location`` and every error message carry the URL without it.
 """
+from __future__ import annotations
+
 import io
 import numbers
 import os
@@ -20,16 +22,17 @@ import time
 import zlib
 from contextlib import contextmanager
 from datetime import date
-from typing import Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
-
-import pandas as pd
 
 from flights_etl.errors import error_line
 from flights_etl.extras import MissingExtra, require_extra
 from flights_etl.urls import masked, scrubbed, url_scheme
 from flights_etl.warehouse.base import Warehouse, WarehouseError
 from flights_etl.warehouse.tables import FILES_TABLE, LOADS_TABLE, PARTITION_KEYS, TABLES, column_names, create_statements
+
+if TYPE_CHECKING:  # pandas is imported when a frame is read or written, not with the repository
+    import pandas as pd
 
 SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "str": "TEXT", "timestamp": "TIMESTAMP", "date": "DATE"}
 URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
@@ -150,6 +153,19 @@ class PostgresWarehouse(Warehouse):
                 cursor.execute(statement)
 
     def _query(self, sql: str, params: Sequence) -> Optional[pd.DataFrame]:
+        import pandas as pd
+
+        found = self._query_rows(sql, params)
+        if found is None:
+            return None
+        columns, rows = found
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        for column in frame.columns:  # numbers as DuckDB gives them: float64 (NaN) or int64
+            if frame[column].map(lambda value: value is None or isinstance(value, numbers.Number)).all():
+                frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        return frame
+
+    def _query_rows(self, sql: str, params: Sequence) -> Optional[Tuple[List[str], List[tuple]]]:
         psycopg2 = _psycopg2()
         from psycopg2 import errors
 
@@ -166,11 +182,7 @@ class PostgresWarehouse(Warehouse):
                 raise WarehouseError(
                     f"reading the PostgreSQL warehouse {self.location} failed: {self._scrub(error_line(error))}"
                 ) from None
-        frame = pd.DataFrame.from_records(rows, columns=columns)
-        for column in frame.columns:  # numbers as DuckDB gives them: float64 (NaN) or int64
-            if frame[column].map(lambda value: value is None or isinstance(value, numbers.Number)).all():
-                frame[column] = pd.to_numeric(frame[column], errors="coerce")
-        return frame
+        return columns, rows
 
 
 def _reuse(url: str):

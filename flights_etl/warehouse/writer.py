@@ -16,14 +16,14 @@ Transport: ``multiprocessing.connection`` over a Unix socket with a random key; 
 ``("replace", frames, key, load)`` or ``("query", sql, params)``; an answer ``("ok", value)`` or
 ``("error", kind, message)``, raised in the client as the same error class.
 """
+from __future__ import annotations
+
 import os
 import socket
 import threading
 import time
 from multiprocessing.connection import Client, Listener
-from typing import Callable, Dict, Mapping, Optional, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Callable, Dict, Mapping, Optional, Sequence
 
 from flights_etl.warehouse.base import (
     Fenced,
@@ -35,6 +35,9 @@ from flights_etl.warehouse.base import (
     _Load,
 )
 from flights_etl.warehouse.duckdb_backend import HeldDuckDBWarehouse, WarehouseLockTimeout
+
+if TYPE_CHECKING:  # pandas is imported when a frame is read or written, not with the repository
+    import pandas as pd
 
 IDLE_S = 0.5
 HOLD_S = 5.0

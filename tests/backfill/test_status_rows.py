@@ -5,7 +5,7 @@ from dagster import AssetKey, DagsterEventType, EventRecordsFilter, reconstructa
 
 from flights_etl import dagster_private as private
 from flights_etl.backfill.status import partition_statuses
-from flights_etl.instance.materializations import materializations_of_runs
+from flights_etl.instance.materializations import materializations_of_runs, metadata_value_of_runs
 from flights_etl.partitions import flights_daily_partition_set
 from flights_etl.pipelines.flights_daily import flights_daily_pipeline
 from flights_etl.runs import creation
@@ -42,6 +42,20 @@ def test_rows_are_those_of_each_partitions_latest_run(instance, landing_dir, war
     assert set(by_run) == {first, second, other}
     for run_id in (second, other):  # the same events the full read gives
         assert [entry.dagster_event for entry in found[run_id]] == [by_run[run_id].dagster_event]
+    # Each label's value as the whole deserialized event has it: numbers and flags read from the stored
+    # JSON, a markdown preview and a path through deserialization.
+    for table in ("flights", "weather", "daily_delays"):
+        table_key = AssetKey(["warehouse", table])
+        entries = materializations_of_runs(instance, table_key, [first, second, other])
+        labels = {entry.label for entry in entries[second][-1].dagster_event.event_specific_data.materialization.metadata_entries}
+        assert {"rows", "preview"} <= labels
+        for label in labels | {"no-such-label"}:
+            expected = {
+                run_id: metadata.entry_data.value for run_id, found_entries in entries.items()
+                for metadata in found_entries[-1].dagster_event.event_specific_data.materialization.metadata_entries
+                if metadata.label == label
+            }
+            assert metadata_value_of_runs(instance, table_key, [first, second, other, "no-such-run"], label) == expected
 
     statuses = {s.partition: s for s in partition_statuses(instance, flights_daily_partition_set)}
     assert (statuses["2013-01-02"].run_id, statuses["2013-01-02"].rows) == (second, kept)

@@ -49,6 +49,8 @@ def test_a_load_records_its_files_and_a_reload_replaces_them(instance, landing_d
         assert files[dataset].gap is None
     loads = open_warehouse(warehouse_location).last_loads()
     assert loads["source"].tolist() == [files_digest([_facts(flights_path)[2], _facts(weather_path)[2]])]
+    # read without a frame (status, the landing sensor): the same digest, by partition name
+    assert open_warehouse(warehouse_location).last_sources() == {DAY.isoformat(): loads["source"][0]}
     metadata = _materialized(instance, "flights", first.run_id)
     assert metadata["source_sha256"].text == _facts(flights_path)[2]
     assert metadata["source_file"].path == _facts(flights_path)[0]

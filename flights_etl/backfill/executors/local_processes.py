@@ -27,6 +27,7 @@ from dagster import DagsterInstance, PipelineDefinition, PipelineRunStatus, reco
 from flights_etl.backfill.driver import BackfillStopped, PartitionOutcome
 from flights_etl.backfill.warehouse_writer import WriterProcess, duckdb_target
 from flights_etl.backfill.worker import worker_main
+from flights_etl.runs.many_runs import import_step_code
 from flights_etl.runs.statuses import EXECUTING as UNFINISHED_STATUSES
 
 POLL_S = 0.1  # how soon the parent notices Ctrl-C or SIGTERM while it waits on runs
@@ -101,6 +102,7 @@ class LocalProcesses:
         # tracks and writes its header, so each page of them would be copied, in every child that
         # collects and in the parent, whose later collections left the earlier children the only
         # holders of the old pages (~30 MiB each; the writer, forked unfrozen, ~50 more).
+        import_step_code()  # before any fork: the workers and the writer share them
         gc.collect()
         gc.freeze()
         target = duckdb_target()
