@@ -13,7 +13,7 @@ One rule for every file, in this order:
    ``NA`` are missing values, allowed only in nullable columns; numbers are finite (``nan``,
    ``inf`` are errors), whole in integer columns; ``time_hour`` is ``YYYY-MM-DDTHH:MM:SSZ``;
 3. the rows: every value within its column's range; every row of the partition date; each
-   ``time_hour`` the row's year, month, day and hour in New York; no row repeated exactly.
+   ``time_hour`` on the hour and the row's year, month, day and hour in New York; no row repeated exactly.
 
 Two parsers apply steps 2: Arrow's CSV reader for the usual clean file (fast), and an exact
 line-by-line parser that names the problem. The fast one declines anything unusual (quotes,
@@ -380,10 +380,19 @@ def _check_time_hour(path: str, frame: pd.DataFrame, line_numbers) -> None:
         & ((days - months.astype("datetime64[D]")).astype("int64") + 1 == frame["day"].to_numpy("int64"))
         & ((wall.astype("datetime64[h]") - days.astype("datetime64[h]")).astype("int64") == frame["hour"].to_numpy("int64"))
     )
-    if not agrees.all():
-        wrong = (~agrees).nonzero()[0]
-        first = wrong[0]
+    on_the_hour = wall == wall.astype("datetime64[h]")  # minutes and seconds 00 (New York is whole hours from UTC)
+    if not (agrees & on_the_hour).all():
+        first = (~(agrees & on_the_hour)).nonzero()[0][0]  # the first row with either problem
         row = frame.iloc[first]
+        if not on_the_hour[first]:
+            raise LandingFileError(
+                path,
+                f"time_hour {row['time_hour']:%Y-%m-%dT%H:%M:%SZ} is not on the hour: it is the row's scheduled "
+                f"hour, minutes and seconds 00 ({int((~on_the_hour).sum())} such rows)",
+                line=int(line_numbers[first]),
+                column="time_hour",
+            )
+        wrong = (~agrees).nonzero()[0]
         raise LandingFileError(
             path,
             f"time_hour {row['time_hour']:%Y-%m-%dT%H:%M:%SZ} is {local.iloc[first]:%Y-%m-%d %H}:00 in New York, "
