@@ -59,3 +59,36 @@ def test_a_backfill_parent_imports_the_step_code_before_it_forks():
         " 'flights_etl.contract.validation', 'pyarrow.parquet'} <= set(sys.modules)"
     )
     assert imported == dict.fromkeys(STEP_ONLY, True)
+
+
+def test_a_fleet_worker_imports_the_step_code_before_celery_forks_its_pool():
+    # Celery forks its pool processes inside worker_main: the step code must be imported by then.
+    at_fork = _loaded_after(
+        "import json, sys\nfrom flights_etl.fleet import worker\n"
+        "class App:\n"
+        "    def worker_main(self, argv):\n"
+        "        print(json.dumps({name: name in sys.modules for name in ('pandas', 'pyarrow')}))\n"
+        "        sys.exit(0)\n"
+        "worker.worker_app = lambda broker, hostname: App()\n"
+        "worker.run_worker('redis://127.0.0.1:1/0', 'flights', 2, 'w1')"
+    )
+    assert at_fork == {"pandas": True, "pyarrow": True}
+
+
+def test_a_frame_output_of_another_type_fails_its_step_naming_the_type():
+    from dagster import OutputDefinition, execute_pipeline, pipeline, solid
+
+    from flights_etl.solids.types import DataFrame
+
+    @solid(output_defs=[OutputDefinition(DataFrame)])
+    def not_a_frame(_context):
+        return {"rows": 1}
+
+    @pipeline
+    def wrong_type():
+        not_a_frame()
+
+    result = execute_pipeline(wrong_type, raise_on_error=False)
+    failure = next(event for event in result.event_list if event.event_type_value == "STEP_FAILURE")
+    assert 'expected type "DataFrame". Description: Value of type dict is not a pandas DataFrame.' in \
+        failure.event_specific_data.error.message

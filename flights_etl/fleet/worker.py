@@ -36,6 +36,9 @@ def worker_name(hostname: str) -> str:
 
 
 def run_worker(broker: str, queue: str, concurrency: int, hostname: str, loglevel: str = "INFO") -> None:
+    from flights_etl.runs.many_runs import import_step_code
+
+    import_step_code()  # before Celery forks its pool: each pool process shares them instead of importing its own
     argv: List[str] = [
         "worker", f"--concurrency={concurrency}", "--queues", queue, "--hostname", hostname, f"--loglevel={loglevel}",
         "--pool=prefork", "--optimization=fair", "--without-gossip", "--without-mingle",

@@ -9,7 +9,7 @@ deployment's (docs/security.md), so the summaries are of a type with neither.
 Frames are of our ``DataFrame`` rather than of the type Dagster infers from pandas' class, so that
 loading the repository (``status``, Dagit, the daemon, a sensor tick) does not import pandas.
 """
-from dagster import DagsterType
+from dagster import DagsterType, TypeCheck
 
 Summary = DagsterType(
     name="Summary",
@@ -25,10 +25,13 @@ RowCount = DagsterType(
 )
 
 
-def _is_frame(_context, value) -> bool:
+def _is_frame(_context, value) -> TypeCheck:
     import pandas as pd  # a step's check, not the repository's import: loading definitions needs no pandas
 
-    return isinstance(value, pd.DataFrame)
+    if isinstance(value, pd.DataFrame):
+        return TypeCheck(success=True)
+    kind = f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+    return TypeCheck(success=False, description=f"Value of type {kind} is not a pandas DataFrame.")
 
 
 DataFrame = DagsterType(
