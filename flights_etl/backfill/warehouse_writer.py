@@ -13,7 +13,7 @@ import sys
 from typing import Optional, Tuple
 
 from flights_etl.backfill.worker import die_with_parent
-from flights_etl.files import socket_dir
+from flights_etl.files import remove_stale_socket_dirs, socket_dir
 from flights_etl.instance.worker import kept_open_instance
 from flights_etl.runs.fence import RunOwner
 from flights_etl.warehouse import WarehouseError, default_location
@@ -23,6 +23,7 @@ from flights_etl.warehouse.postgres_backend import is_postgres_url
 from flights_etl.warehouse.writer import WriterServer
 
 PROCESS_NAME = b"flights-writer"
+SOCKET_DIR_PREFIX, SOCKET_NAME = "flights-writer-", "writer.sock"
 START_TIMEOUT_S = 30.0
 SAY_WAITING_AFTER_S = 2.0  # a writer frozen (SIGSTOP) or stuck on a lock: say what the parent waits for
 
@@ -46,8 +47,9 @@ class WriterProcess:
 
     def __init__(self, context, path: str):
         self.context, self.path = context, path
-        self.folder = socket_dir("flights-writer-")
-        self.address = os.path.join(self.folder, "writer.sock")
+        remove_stale_socket_dirs(SOCKET_DIR_PREFIX, SOCKET_NAME)  # of writers killed with SIGKILL
+        self.folder = socket_dir(SOCKET_DIR_PREFIX)
+        self.address = os.path.join(self.folder, SOCKET_NAME)
         self.authkey = os.urandom(16)
         self.process = None
         self.start()

@@ -149,6 +149,44 @@ def test_a_killed_warehouse_writer_is_replaced_and_the_backfill_goes_on(tmp_path
     _finish_and_check(env, warehouse_path)
 
 
+def _socket_paths(pid: int):
+    """The paths of the Unix sockets process ``pid`` has open (its listener's among them)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    with open("/proc/net/unix") as handle:
+        rows = [line.split() for line in handle.readlines()[1:]]
+    return {row[7] for row in rows if len(row) > 7 and row[6] in inodes}
+
+
+def test_the_folder_of_a_writer_killed_with_its_backfill_is_removed_by_the_next(tmp_path, landing_dir, warehouse_path):
+    env = instance_env(tmp_path, landing_dir, warehouse_path)
+    backfill = _start(env)
+    try:
+        _wait_for_outcomes(backfill, 3)
+        writers = _workers(backfill.pid, WRITER_NAME)
+        assert len(writers) == 1, writers
+        (address,) = [path for path in _socket_paths(writers[0]) if path.endswith("/writer.sock")]
+        os.killpg(backfill.pid, signal.SIGKILL)  # all at once (the OOM killer, kill -9 -PGID): no one cleans up
+        backfill.wait(timeout=30)
+        _assert_no_process_left(backfill.pid)
+    finally:
+        if backfill.poll() is None:
+            os.killpg(backfill.pid, signal.SIGKILL)
+        backfill.stdout.close()
+        backfill.stderr.close()
+    assert os.path.exists(address)  # left behind
+    then = time.time() - 60  # a while ago: a socket bound seconds ago may belong to a writer about to listen
+    os.utime(os.path.dirname(address), (then, then))
+    _finish_and_check(env, warehouse_path)  # the next backfill's writer removes it
+    assert not os.path.exists(os.path.dirname(address))
+
+
 def test_status_reads_the_warehouse_while_a_backfill_writes_it(tmp_path, landing_dir, warehouse_path):
     """The writer lets the DuckDB file go every few seconds: another process's read gets in."""
     env = instance_env(tmp_path, landing_dir, warehouse_path)
