@@ -1,9 +1,8 @@
 """Files: written so that a reader sees the old bytes or the new, never half of them; folders for sockets."""
+import fcntl
 import os
-import socket
 import stat
 import tempfile
-import time
 from typing import List
 
 
@@ -35,66 +34,118 @@ def _socket_base(base: "str | None") -> str:
     return "/tmp" if len(base) > MAX_SOCKET_BASE_LENGTH else base
 
 
-def remove_stale_socket_dirs(prefix: str, socket_name: str, base: "str | None" = None,
-                             min_age_s: float = 60.0, settle_s: float = 10.0) -> List[str]:
-    """Remove this user's ``socket_dir(prefix)`` folders that nobody serves any more, and return them:
-    a server killed with SIGKILL (with its parent, or the OOM killer) leaves its folder and socket
-    file behind. A folder whose ``socket_name`` refuses connections is stale once ``settle_s`` have
-    passed since the socket appeared (between bind and listen a live server's refuses too); one
-    without it is left alone until ``min_age_s`` after its last change (its server may be starting);
-    anything else in a folder keeps it."""
+class SocketFolder:
+    """A private folder for a server's Unix sockets (``path``), claimed by a locked file beside it
+    (``path`` + ``.lock``) for as long as this object is open, in this process and every process
+    forked meanwhile (they share the lock). ``remove_stale_socket_dirs`` takes away only folders
+    whose claim nobody holds: a server killed with SIGKILL (with its parent, or by the OOM killer)
+    leaves its folder behind; a frozen, suspended or starting one keeps it."""
+
+    LOCK_SUFFIX = ".lock"
+
+    def __init__(self, prefix: str, base: "str | None" = None):
+        base = _socket_base(base)
+        while True:
+            handle, lock_path = tempfile.mkstemp(prefix=prefix, suffix=self.LOCK_SUFFIX, dir=base)
+            fcntl.flock(handle, fcntl.LOCK_EX)  # waits only for a sweep that took it in the instant before
+            path = lock_path[: -len(self.LOCK_SUFFIX)]
+            if _same_file(handle, lock_path):
+                try:
+                    os.mkdir(path, 0o700)
+                    break
+                except FileExistsError:  # a folder of that name already (not ours)
+                    os.unlink(lock_path)
+            os.close(handle)
+        self._lock, self.lock_path, self.path = handle, lock_path, path
+
+    def make(self) -> str:
+        """The folder, made again if its server removed it as it ended."""
+        os.makedirs(self.path, mode=0o700, exist_ok=True)
+        return self.path
+
+    def close(self) -> None:
+        """Remove the folder (its server's sockets in it) and give up the claim."""
+        if self._lock is None:
+            return
+        try:
+            _remove_socket_folder(self.path)
+            os.unlink(self.lock_path)
+        except OSError:
+            pass
+        finally:
+            os.close(self._lock)
+            self._lock = None
+
+
+def remove_stale_socket_dirs(prefix: str, base: "str | None" = None) -> List[str]:
+    """Remove this user's ``SocketFolder(prefix)`` folders that nobody claims any more, and return
+    them. A folder with anything but sockets in it stays, claim and all."""
     removed = []
     base = _socket_base(base)
     try:
-        names = [name for name in os.listdir(base) if name.startswith(prefix)]
+        names = [name for name in os.listdir(base)
+                 if name.startswith(prefix) and name.endswith(SocketFolder.LOCK_SUFFIX)]
     except OSError:
         return removed
     for name in names:
-        folder = os.path.join(base, name)
+        lock_path = os.path.join(base, name)
         try:
-            info = os.lstat(folder)
-        except OSError:
-            continue
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            handle = os.open(lock_path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:  # gone meanwhile, a symbolic link, not ours to open
             continue
         try:
-            if set(os.listdir(folder)) - {socket_name}:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
                 continue
-        except OSError:
-            continue
-        address = os.path.join(folder, socket_name)
-        age_s = time.time() - info.st_mtime
-        if os.path.lexists(address):
-            if age_s < settle_s or not _refuses_connections(address):
-                continue
-        elif age_s < min_age_s:
-            continue
-        for remove, path in ((os.unlink, address), (os.rmdir, folder)):
             try:
-                remove(path)
-            except FileNotFoundError:
-                pass
-            except OSError:
-                break
-        else:
-            removed.append(folder)
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # its owner lives (perhaps frozen): keep it
+                continue
+            if not _same_file(handle, lock_path):  # another sweep removed it meanwhile
+                continue
+            folder = lock_path[: -len(SocketFolder.LOCK_SUFFIX)]
+            if _remove_socket_folder(folder):
+                os.unlink(lock_path)
+                removed.append(folder)
+        except OSError:
+            continue
+        finally:
+            os.close(handle)  # releases the lock
     return removed
 
 
-def _refuses_connections(address: str) -> bool:
-    """Whether nothing listens on the Unix socket ``address`` (a live server, even a frozen one, accepts
-    into its backlog)."""
+def _remove_socket_folder(folder: str) -> bool:
+    """Remove ``folder`` if it holds nothing but sockets (never following a symbolic link); True when
+    it is gone."""
     try:
-        if not stat.S_ISSOCK(os.lstat(address).st_mode):
-            return False
-    except OSError:  # gone meanwhile: its server removed it
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return True
+    except OSError:
         return False
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        try:
-            probe.connect(address)
-        except ConnectionRefusedError:
-            return True
-        except OSError:
+    try:
+        if os.fstat(handle).st_uid != os.getuid():
             return False
-    return False
+        names = os.listdir(handle)
+        for name in names:
+            if not stat.S_ISSOCK(os.lstat(name, dir_fd=handle).st_mode):
+                return False
+        for name in names:
+            os.unlink(name, dir_fd=handle)
+        os.rmdir(folder)
+        return True
+    except FileNotFoundError:
+        return not os.path.lexists(folder)
+    except OSError:
+        return False
+    finally:
+        os.close(handle)
+
+
+def _same_file(handle: int, path: str) -> bool:
+    """Whether the open file ``handle`` is still the file at ``path``."""
+    try:
+        here, there = os.fstat(handle), os.lstat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)

@@ -13,7 +13,7 @@ import sys
 from typing import Optional, Tuple
 
 from flights_etl.backfill.worker import die_with_parent
-from flights_etl.files import remove_stale_socket_dirs, socket_dir
+from flights_etl.files import SocketFolder, remove_stale_socket_dirs
 from flights_etl.instance.worker import kept_open_instance
 from flights_etl.runs.fence import RunOwner
 from flights_etl.warehouse import WarehouseError, default_location
@@ -23,7 +23,7 @@ from flights_etl.warehouse.postgres_backend import is_postgres_url
 from flights_etl.warehouse.writer import WriterServer
 
 PROCESS_NAME = b"flights-writer"
-SOCKET_DIR_PREFIX, SOCKET_NAME = "flights-writer-", "writer.sock"
+SOCKET_DIR_PREFIX = "flights-writer-"
 START_TIMEOUT_S = 30.0
 SAY_WAITING_AFTER_S = 2.0  # a writer frozen (SIGSTOP) or stuck on a lock: say what the parent waits for
 
@@ -47,19 +47,23 @@ class WriterProcess:
 
     def __init__(self, context, path: str):
         self.context, self.path = context, path
-        remove_stale_socket_dirs(SOCKET_DIR_PREFIX, SOCKET_NAME)  # of writers killed with SIGKILL
-        self.folder = socket_dir(SOCKET_DIR_PREFIX)
-        self.address = os.path.join(self.folder, SOCKET_NAME)
+        remove_stale_socket_dirs(SOCKET_DIR_PREFIX)  # of writers killed with their backfill
+        self.folder = SocketFolder(SOCKET_DIR_PREFIX)  # claimed until stop(), by the writer too
+        self.address = os.path.join(self.folder.path, "writer.sock")
         self.authkey = os.urandom(16)
         self.process = None
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.folder.close()
+            raise
 
     @property
     def client_args(self) -> Tuple[str, str, bytes]:
         return self.path, self.address, self.authkey
 
     def start(self) -> None:
-        os.makedirs(self.folder, mode=0o700, exist_ok=True)  # an ended writer removed it
+        self.folder.make()  # an ended writer removed it
         if os.path.exists(self.address):
             os.unlink(self.address)  # a dead writer's socket file
         ready, child_end = self.context.Pipe(duplex=False)
@@ -96,7 +100,7 @@ class WriterProcess:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join(timeout=5)
-        _remove_socket(self.address)
+        self.folder.close()
 
 
 def writer_main(ready, path: str, address: str, authkey: bytes, parent_pid: int) -> None:

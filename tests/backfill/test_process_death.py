@@ -180,11 +180,10 @@ def test_the_folder_of_a_writer_killed_with_its_backfill_is_removed_by_the_next(
             os.killpg(backfill.pid, signal.SIGKILL)
         backfill.stdout.close()
         backfill.stderr.close()
-    assert os.path.exists(address)  # left behind
-    then = time.time() - 60  # a while ago: a socket bound seconds ago may belong to a writer about to listen
-    os.utime(os.path.dirname(address), (then, then))
-    _finish_and_check(env, warehouse_path)  # the next backfill's writer removes it
-    assert not os.path.exists(os.path.dirname(address))
+    assert os.path.exists(address) and os.path.exists(os.path.dirname(address) + ".lock")  # left behind
+    _finish_and_check(env, warehouse_path)  # the next backfill removes them
+    assert not os.path.lexists(os.path.dirname(address))
+    assert not os.path.lexists(os.path.dirname(address) + ".lock")
 
 
 def test_status_reads_the_warehouse_while_a_backfill_writes_it(tmp_path, landing_dir, warehouse_path):
