@@ -387,8 +387,8 @@ def _check_time_hour(path: str, frame: pd.DataFrame, line_numbers) -> None:
         if not on_the_hour[first]:
             raise LandingFileError(
                 path,
-                f"time_hour {row['time_hour']:%Y-%m-%dT%H:%M:%SZ} is not on the hour: it is the row's scheduled "
-                f"hour, minutes and seconds 00 ({int((~on_the_hour).sum())} such rows)",
+                f"time_hour {row['time_hour']:%Y-%m-%dT%H:%M:%SZ} is not on the hour: it is the row's hour, "
+                f"minutes and seconds 00 ({int((~on_the_hour).sum())} such rows)",
                 line=int(line_numbers[first]),
                 column="time_hour",
             )

@@ -146,6 +146,7 @@ def corpus(lines):
         "out-of-range hour": (W, with_weather_value("hour", "24"), True),
         "time_hour of another hour": (F, with_flight_value("time_hour", "2013-01-02T23:00:00Z"), True),
         "time_hour off the hour": (F, flights(*fr[:3], fr[3].replace(":00:00Z", ":30:00Z"), *fr[4:]), True),
+        "weather time_hour off the hour": (W, weather(*wr[:3], wr[3].replace(":00:00Z", ":00:30Z"), *wr[4:]), True),
         "time_hour off the hour after one of another hour": (F, flights(
             *fr[:3], _field(fr[3], _col(F, "time_hour"), "2013-01-02T23:00:00Z"), fr[4].replace(":00:00Z", ":00:01Z"),
             *fr[5:]), True),
@@ -206,6 +207,8 @@ def test_the_outcomes_are_what_the_contract_says(real_lines, tmp_path):
     assert "repeats line 4 exactly (1 repeated rows)" in read("exact duplicate row")
     off_hour = read("time_hour off the hour")
     assert ", line 5, column 'time_hour': time_hour 2013-01-02T" in off_hour and ":30:00Z is not on the hour" in off_hour
+    weather_off = read("weather time_hour off the hour")
+    assert ", line 5, column 'time_hour': time_hour 2013-01-02T" in weather_off and ":00:30Z is not on the hour" in weather_off
     assert ", line 5, column 'time_hour': time_hour 2013-01-02T23:00:00Z is 2013-01-02 18:00 in New York" in read(
         "time_hour off the hour after one of another hour")  # the first line with a problem is the one named
     assert "control character U+0000" in read("NUL in a value") and "N1" not in read("NUL in a value")
