@@ -69,7 +69,7 @@ class WriterServer:
         finally:
             with self.lock:
                 self.closed = True  # a request that arrives now is refused, never reopens the file
-                self.warehouse.let_go()
+                self.warehouse.let_go(vacuum=True)  # the workers have ended: its memory adds to no peak
             self._wake_accept()
             try:
                 self.listener.close()

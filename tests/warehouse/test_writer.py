@@ -72,7 +72,9 @@ def test_writes_through_the_writer_are_fenced_at_the_commit(served, instance, la
         client.replace_partition(DAY.replace(day=13), _tables(landing_dir))
     # reads go through the writer too (it holds the file), on its one-thread connection
     assert int(client.rows_per_day(DAY, DAY)["flights"][0]) == len(flights_on(DAY)) - 100
-    assert client._query("SELECT current_setting('threads') AS threads", [])["threads"][0] == 1
+    settings = client._query("SELECT current_setting('threads') AS threads, "
+                             "current_setting('max_vacuum_tasks') AS vacuum", [])
+    assert (settings["threads"][0], settings["vacuum"][0]) == (1, 0)  # vacuum only in its last close
     with pytest.raises(WarehouseError, match="the warehouse writer failed: "):
         client._query("SELEC 1", [])
     served.stop()
@@ -84,7 +86,8 @@ def test_writes_through_the_writer_are_fenced_at_the_commit(served, instance, la
     assert _committed_by(warehouse_path) == newer.run_id
 
 
-def test_the_file_is_let_go_when_the_writer_is_idle(served, instance, landing_dir, warehouse_path):
+def test_the_file_is_let_go_when_the_writer_is_idle(served, instance, landing_dir, warehouse_path, monkeypatch):
+    monkeypatch.setattr(writer_module, "IDLE_S", 3.0)  # longer than another process takes to start, loaded or not
     run = _started(instance, _created(instance))
     open_warehouse(warehouse_path).owned_by(RunOwner(instance, run)).replace_partition(DAY, _tables(landing_dir))
     held = _count_from_another_process(warehouse_path)  # right after the write
