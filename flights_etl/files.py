@@ -48,7 +48,7 @@ class SocketFolder:
         while True:
             handle, lock_path = tempfile.mkstemp(prefix=prefix, suffix=self.LOCK_SUFFIX, dir=base)
             fcntl.flock(handle, fcntl.LOCK_EX)  # waits only for a sweep that took it in the instant before
-            path = lock_path[: -len(self.LOCK_SUFFIX)]
+            path = _folder_of(lock_path)
             if _same_file(handle, lock_path):
                 try:
                     os.mkdir(path, 0o700)
@@ -64,12 +64,12 @@ class SocketFolder:
         return self.path
 
     def close(self) -> None:
-        """Remove the folder (its server's sockets in it) and give up the claim."""
+        """Remove the folder (its server's sockets in it) and give up the claim (kept, as the sweep
+        keeps it, on a folder holding anything else)."""
         if self._lock is None:
             return
         try:
-            _remove_socket_folder(self.path)
-            os.unlink(self.lock_path)
+            _remove_claimed(self.lock_path)
         except OSError:
             pass
         finally:
@@ -103,10 +103,8 @@ def remove_stale_socket_dirs(prefix: str, base: "str | None" = None) -> List[str
                 continue
             if not _same_file(handle, lock_path):  # another sweep removed it meanwhile
                 continue
-            folder = lock_path[: -len(SocketFolder.LOCK_SUFFIX)]
-            if _remove_socket_folder(folder):
-                os.unlink(lock_path)
-                removed.append(folder)
+            if _remove_claimed(lock_path):
+                removed.append(_folder_of(lock_path))
         except OSError:
             continue
         finally:
@@ -114,7 +112,20 @@ def remove_stale_socket_dirs(prefix: str, base: "str | None" = None) -> List[str
     return removed
 
 
-def _remove_socket_folder(folder: str) -> bool:
+def _folder_of(lock_path: str) -> str:
+    return lock_path[: -len(SocketFolder.LOCK_SUFFIX)]
+
+
+def _remove_claimed(lock_path: str) -> bool:
+    """Remove the folder of the claim at ``lock_path`` (whose lock the caller holds), then the claim;
+    False, both kept, when the folder holds anything but sockets."""
+    if not remove_socket_folder(_folder_of(lock_path)):
+        return False
+    os.unlink(lock_path)
+    return True
+
+
+def remove_socket_folder(folder: str) -> bool:
     """Remove ``folder`` if it holds nothing but sockets (never following a symbolic link); True when
     it is gone."""
     try:

@@ -13,7 +13,7 @@ import sys
 from typing import Optional, Tuple
 
 from flights_etl.backfill.worker import die_with_parent
-from flights_etl.files import SocketFolder, remove_stale_socket_dirs
+from flights_etl.files import SocketFolder, remove_socket_folder, remove_stale_socket_dirs
 from flights_etl.instance.worker import kept_open_instance
 from flights_etl.runs.fence import RunOwner
 from flights_etl.warehouse import WarehouseError, default_location
@@ -136,12 +136,4 @@ def writer_main(ready, path: str, address: str, authkey: bytes, parent_pid: int)
         server.serve()
     finally:
         instance.dispose()
-        _remove_socket(address)  # also when the parent was killed: no folder left in the temp directory
-
-
-def _remove_socket(address: str) -> None:
-    for remove, path in ((os.unlink, address), (os.rmdir, os.path.dirname(address))):
-        try:
-            remove(path)
-        except OSError:
-            pass
+        remove_socket_folder(os.path.dirname(address))  # also when the parent was killed: no folder left in the temp directory

@@ -125,21 +125,27 @@ def test_a_killed_worker_fails_only_its_run_and_the_backfill_goes_on(tmp_path, l
     _finish_and_check(env, warehouse_path)
 
 
+def _the_writer(backfill, outcomes: int) -> int:
+    """The pid of the backfill's one warehouse writer, once ``outcomes`` partitions have ended."""
+    _wait_for_outcomes(backfill, outcomes)
+    writers = _workers(backfill.pid, WRITER_NAME)
+    assert len(writers) == 1, writers
+    return writers[0]
+
+
 def test_a_killed_warehouse_writer_is_replaced_and_the_backfill_goes_on(tmp_path, landing_dir, warehouse_path):
     env = instance_env(tmp_path, landing_dir, warehouse_path)
     backfill = _start(env)
     try:
-        _wait_for_outcomes(backfill, 5)
-        writers = _workers(backfill.pid, WRITER_NAME)
-        assert len(writers) == 1, writers
-        os.kill(writers[0], signal.SIGKILL)
+        writer = _the_writer(backfill, 5)
+        os.kill(writer, signal.SIGKILL)
         _wait_for_outcomes(backfill, 3)
         replaced = _workers(backfill.pid, WRITER_NAME)
         stdout, stderr = backfill.communicate(timeout=300)
     finally:
         if backfill.poll() is None:
             os.killpg(backfill.pid, signal.SIGKILL)
-    assert replaced and replaced != writers  # a new writer took over
+    assert replaced and replaced != [writer]  # a new writer took over
     assert backfill.returncode in (0, 1), stderr[-2000:]
     if backfill.returncode == 1:  # a partition in flight lost its write: it failed, and says why
         assert "warehouse writer" in stdout and "is gone" in stdout
@@ -168,10 +174,7 @@ def test_the_folder_of_a_writer_killed_with_its_backfill_is_removed_by_the_next(
     env = instance_env(tmp_path, landing_dir, warehouse_path)
     backfill = _start(env)
     try:
-        _wait_for_outcomes(backfill, 3)
-        writers = _workers(backfill.pid, WRITER_NAME)
-        assert len(writers) == 1, writers
-        (address,) = [path for path in _socket_paths(writers[0]) if path.endswith("/writer.sock")]
+        (address,) = [path for path in _socket_paths(_the_writer(backfill, 3)) if path.endswith("/writer.sock")]
         os.killpg(backfill.pid, signal.SIGKILL)  # all at once (the OOM killer, kill -9 -PGID): no one cleans up
         backfill.wait(timeout=30)
         _assert_no_process_left(backfill.pid)
