@@ -1,8 +1,9 @@
 """Read and validate one day's landing file into a typed DataFrame.
 
 Pure functions: a path and the partition date in, a DataFrame out, or a
-``LandingFileError`` that names the file, the line and the column of the first
-problem, so that a data engineer can open the file and fix it.
+``LandingFileError`` that names the file, the line and the column of a problem, so that a
+data engineer can open the file and fix it: of the first rule below that the file breaks,
+the problem on its earliest line (on one line, the first column).
 
 One rule for every file, in this order:
 1. the file: a regular file (no symlink) inside the landing directory, at most the dataset's
@@ -267,10 +268,11 @@ def _parse_exact(path: str, text: str, columns: Sequence[Column]) -> Tuple[pd.Da
         if len(row) != len(expected):
             raise LandingFileError(path, f"expected {len(expected)} fields as in the header, found {len(row)}", line=line)
     by_column = list(zip(*rows)) if rows else [() for _ in columns]
-    frame = pd.DataFrame(
-        {column.name: _parse_column(path, values, column, line_numbers) for column, values in zip(columns, by_column)}
-    )
-    return frame, np.asarray(line_numbers, dtype=np.int64)
+    earliest = _Earliest()
+    typed = {column.name: _parse_column(path, values, column, line_numbers, earliest)
+             for column, values in zip(columns, by_column)}
+    earliest.raise_it()
+    return pd.DataFrame(typed), np.asarray(line_numbers, dtype=np.int64)
 
 
 def _check_header(path: str, header: List[str], expected: List[str]) -> None:
@@ -295,11 +297,15 @@ def _check_header(path: str, header: List[str], expected: List[str]) -> None:
     raise LandingFileError(path, "header does not match the input contract: " + "; ".join(problems), line=1)
 
 
-def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: Sequence[int]) -> pd.Series:
+def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: Sequence[int],
+                  earliest: "_Earliest") -> Optional[pd.Series]:
+    """The column typed, or None when a value breaks the rule (each problem's first line goes to
+    ``earliest``; a value counts for its first problem only)."""
     stripped = [value.strip() for value in raw]
     missing = np.fromiter((value in MISSING_VALUES for value in stripped), dtype=bool, count=len(stripped))
-    if not column.nullable and missing.any():
-        _raise_at(path, column, line_numbers, missing, stripped, "is missing a value in a required column")
+    problems = _Problems(path, column, line_numbers, stripped, earliest)
+    if not column.nullable:
+        problems.add(missing, "is missing a value in a required column")
     text = pd.Series(stripped, dtype=object).where(~missing)
     if column.kind == "str":
         return text.astype("string")
@@ -307,18 +313,19 @@ def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: S
         parsed = pd.to_datetime(text, format=TIMESTAMP_FORMAT, errors="coerce")
         shaped = np.fromiter((gone or _TIMESTAMP_TEXT.fullmatch(value) is not None for value, gone in zip(stripped, missing)),
                              dtype=bool, count=len(stripped))
-        _raise_at(path, column, line_numbers, (parsed.isna().to_numpy() | ~shaped) & ~missing, stripped,
-                  "is not a timestamp like 2013-01-01T05:00:00Z")
-        return parsed
+        problems.add((parsed.isna().to_numpy() | ~shaped) & ~missing, "is not a timestamp like 2013-01-01T05:00:00Z")
+        return None if problems.found else parsed
     numbers = pd.to_numeric(text, errors="coerce")
-    _raise_at(path, column, line_numbers, (numbers.isna().to_numpy() & ~missing), stripped, "is not a number")
+    problems.add(numbers.isna().to_numpy() & ~missing, "is not a number")
     values = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    _raise_at(path, column, line_numbers, np.isinf(values), stripped, "is not a finite number")
+    problems.add(np.isinf(values), "is not a finite number")
     if column.kind == "float":
-        return pd.Series(values, dtype="float64")
-    _raise_at(path, column, line_numbers, ~missing & (values != np.round(values)), stripped, "is not a whole number")
-    too_big = ~missing & (np.abs(values) > INT64_MAX / 2)  # far outside every range, and beyond int64
-    _raise_at(path, column, line_numbers, too_big, stripped, _range_problem(column))
+        return None if problems.found else pd.Series(values, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        problems.add(~missing & (values != np.round(values)), "is not a whole number")
+        problems.add(~missing & (np.abs(values) > INT64_MAX / 2), _range_problem(column))  # beyond every range, and int64
+    if problems.found:
+        return None
     return pd.Series([None if gone else int(round(value)) for value, gone in zip(values, missing)], dtype="Int64")
 
 
@@ -334,18 +341,22 @@ def check_rows(path: str, frame: pd.DataFrame, columns: Sequence[Column], partit
     """Ranges, the partition date, time_hour against year/month/day/hour, and exact duplicates."""
     if frame.empty:
         return
+    earliest = _Earliest()
     for column in columns:
         if column.minimum is None and column.maximum is None:
             continue
         values = frame[column.name].to_numpy(dtype="float64", na_value=np.nan)
         low = values < column.minimum if column.minimum is not None else np.zeros(len(values), dtype=bool)
         high = values > column.maximum if column.maximum is not None else np.zeros(len(values), dtype=bool)
-        bad = low | high
-        if bad.any():
-            _raise_at(path, column, line_numbers, bad, [_number_text(value) for value in values], _range_problem(column))
-    _check_partition_date(path, frame, partition_date, line_numbers)
-    _check_time_hour(path, frame, line_numbers)
-    _check_duplicates(path, frame, line_numbers)
+        if (low | high).any():
+            _Problems(path, column, line_numbers, [_number_text(value) for value in values], earliest).add(
+                low | high, _range_problem(column))
+    for check in (_check_partition_date, _check_time_hour, _check_duplicates):
+        try:
+            check(path, frame, partition_date, line_numbers)
+        except LandingFileError as error:
+            earliest.add(error)
+    earliest.raise_it()
 
 
 def _check_partition_date(path: str, frame: pd.DataFrame, partition_date: date, line_numbers) -> None:
@@ -367,7 +378,7 @@ def _check_partition_date(path: str, frame: pd.DataFrame, partition_date: date, 
         )
 
 
-def _check_time_hour(path: str, frame: pd.DataFrame, line_numbers) -> None:
+def _check_time_hour(path: str, frame: pd.DataFrame, _partition_date: date, line_numbers) -> None:
     local = frame["time_hour"].dt.tz_localize("UTC").dt.tz_convert(LOCAL_TIMEZONE)
     # The local calendar fields in NumPy's datetime units (pandas' .dt accessors cost 3x as much).
     wall = local.dt.tz_localize(None).to_numpy()
@@ -403,7 +414,7 @@ def _check_time_hour(path: str, frame: pd.DataFrame, line_numbers) -> None:
         )
 
 
-def _check_duplicates(path: str, frame: pd.DataFrame, line_numbers) -> None:
+def _check_duplicates(path: str, frame: pd.DataFrame, _partition_date: date, line_numbers) -> None:
     repeated = frame.duplicated(keep="first").to_numpy()
     if repeated.any():
         first = repeated.nonzero()[0][0]
@@ -420,17 +431,47 @@ def _check_duplicates(path: str, frame: pd.DataFrame, line_numbers) -> None:
 # --- messages --------------------------------------------------------------------------------
 
 
-def _raise_at(path, column: Column, line_numbers, bad: np.ndarray, shown, problem: str) -> None:
-    """Raise for the first ``bad`` row; ``shown`` is the values as text, or a function of the row index."""
-    if not bad.any():
-        return
-    positions = bad.nonzero()[0]
-    first = positions[0]
-    value = shown(first) if callable(shown) else shown[first]
-    more = f" ({len(positions) - 1} more such values in this column)" if len(positions) > 1 else ""
-    raise LandingFileError(
-        path, f"value {_echo(value)!r} {problem}{more}", line=int(line_numbers[first]), column=column.name
-    )
+class _Earliest:
+    """Of the problems a rule finds, the one on the earliest line (on one line, the first found):
+    a file is fixed from the top."""
+
+    def __init__(self):
+        self.error: Optional[LandingFileError] = None
+
+    def add(self, error: LandingFileError) -> None:
+        if self.error is None or (error.line or 0) < (self.error.line or 0):
+            self.error = error
+
+    def raise_it(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class _Problems:
+    """One column's problems: each value counts for the first it has; each problem's first line goes
+    to ``earliest``. ``shown`` is the values as text."""
+
+    def __init__(self, path: str, column: Column, line_numbers, shown: Sequence[str], earliest: _Earliest):
+        self.path, self.column, self.line_numbers, self.shown, self.earliest = path, column, line_numbers, shown, earliest
+        self.flagged: Optional[np.ndarray] = None
+
+    @property
+    def found(self) -> bool:
+        return self.flagged is not None
+
+    def add(self, bad: np.ndarray, problem: str) -> None:
+        if self.flagged is not None:
+            bad = bad & ~self.flagged
+        if not bad.any():
+            return
+        self.flagged = bad if self.flagged is None else self.flagged | bad
+        positions = bad.nonzero()[0]
+        first = positions[0]
+        more = f" ({len(positions) - 1} more such values in this column)" if len(positions) > 1 else ""
+        self.earliest.add(LandingFileError(
+            self.path, f"value {_echo(self.shown[first])!r} {problem}{more}", line=int(self.line_numbers[first]),
+            column=self.column.name,
+        ))
 
 
 def _range_problem(column: Column) -> str:

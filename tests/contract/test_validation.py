@@ -51,6 +51,47 @@ def test_bad_values_name_line_and_column(tmp_path, row, line, column, phrase):
     assert phrase in str(raised.value)
 
 
+def _problem(tmp_path, *rows) -> LandingFileError:
+    path = _write(tmp_path, HEADER, *rows)
+    with pytest.raises(LandingFileError) as raised:
+        read_landing_file(path, WEATHER_COLUMNS, DAY)
+    return raised.value
+
+
+def _row(hour: int, **replace) -> str:
+    row = ROW.format(hour=hour, precip=0, utc=hour + 4)
+    for old, new in replace.items():
+        row = row.replace(old, new)
+    return row
+
+
+def test_of_several_problems_in_a_column_the_earliest_line_is_named(tmp_path):
+    # hour: not a number on lines 3 and 5, missing on line 4 (checked first, but further down)
+    error = _problem(tmp_path, _row(0), _row(1).replace(",1,60.1,", ",x,60.1,"), _row(2).replace(",2,60.1,", ",,60.1,"),
+                     _row(3).replace(",3,60.1,", ",y,60.1,"))
+    assert (error.line, error.column) == (3, "hour")
+    assert error.problem == "value 'x' is not a number (1 more such values in this column)"
+
+
+def test_of_problems_in_several_columns_the_earliest_line_is_named(tmp_path):
+    # pressure (column 13) on line 3 before origin (column 1) on line 4; on one line, the first column
+    error = _problem(tmp_path, _row(0), _row(1, **{",1015,": ",high,"}), _row(2, JFK=""))
+    assert (error.line, error.column, error.problem) == (3, "pressure", "value 'high' is not a number")
+    error = _problem(tmp_path, _row(0), _row(1, JFK="", **{",1015,": ",high,"}))
+    assert (error.line, error.column) == (3, "origin")
+
+
+def test_of_row_problems_the_earliest_line_is_named(tmp_path):
+    # a row of another day on line 3 before humid out of range (checked first) on line 4
+    error = _problem(tmp_path, _row(0), _row(1, **{",5,6,": ",5,7,"}), _row(2, **{",50,70,": ",50,150,"}))
+    assert (error.line, error.column) == (3, "year/month/day") and "row date 2013-05-07" in error.problem
+    error = _problem(tmp_path, _row(0), _row(1, **{",50,70,": ",50,150,"}), _row(2, **{",5,6,": ",5,7,"}))
+    assert (error.line, error.column) == (3, "humid") and "out of range: 0 to 100" in error.problem
+    # a repeated row on line 4 before a time_hour off the hour on line 5
+    error = _problem(tmp_path, _row(0), _row(1), _row(1), _row(2, **{":00:00Z": ":30:00Z"}))
+    assert error.line == 4 and error.problem.startswith("repeats line 3 exactly")
+
+
 def test_a_row_with_too_many_fields(tmp_path):
     path = _write(tmp_path, HEADER, ROW.format(hour=0, precip=0, utc=4) + ",extra")
     with pytest.raises(LandingFileError, match=r"line 2: expected 15 fields as in the header, found 16"):
