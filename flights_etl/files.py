@@ -58,6 +58,11 @@ class SocketFolder:
             os.close(handle)
         self._lock, self.lock_path, self.path = handle, lock_path, path
 
+    @property
+    def fd(self) -> int:
+        """The claim's open file: a process that inherits it (``pass_fds``) holds the claim too."""
+        return self._lock
+
     def make(self) -> str:
         """The folder, made again if its server removed it as it ended."""
         os.makedirs(self.path, mode=0o700, exist_ok=True)

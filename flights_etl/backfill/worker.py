@@ -22,11 +22,11 @@ from flights_etl.runs.errors import own_message
 from flights_etl.runs.executor import record_executing_process
 from flights_etl.runs.liveness import fail_when_reachable
 from flights_etl.runs.many_runs import prepare_process
+from flights_etl.runs.process import signal_me_when_parent_dies
 from flights_etl.warehouse.writer import use_writer
 
 PARENT_POLL_S = 0.5
 RECORD_END_WITHIN_S = 30.0
-PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 PROCESS_NAME = b"flights-worker"  # what ps, top and /proc/<pid>/comm show for a worker
 
@@ -55,10 +55,9 @@ def _die_with_parent(state: _State, parent_pid: int) -> None:
 def die_with_parent(parent_pid: int, name: bytes, when_gone) -> None:
     """Name this process (``ps``, ``/proc/<pid>/comm``), ask the kernel for SIGTERM when the parent
     exits however it exits, and call ``when_gone`` from a watchdog thread that polls the parent's pid."""
+    signal_me_when_parent_dies(signal.SIGTERM)
     try:  # Linux
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        libc.prctl(PR_SET_NAME, ctypes.c_char_p(name))  # a forked process's command line is its parent's
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, ctypes.c_char_p(name))  # a fork's command line is its parent's
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent_pid:  # gone before the signal was armed

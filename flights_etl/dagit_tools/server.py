@@ -8,11 +8,14 @@ arrive. ``wsproto`` takes the subprotocol as given. Same flags as ``dagit``.
 
 It also serves Dagit's page with the fixes of ``page_patches`` (the run matrix's loaded window),
 and answers ``GET /flights-dagit/identity`` with its pid and workspace files, so that ``make dagit``
-can tell its own Dagit from another one already answering on the port.
+can tell its own Dagit from another one already answering on the port. SIGTERM ends it as Ctrl-C
+does (Dagit 0.15 leaves SIGTERM to its default action, which skips Dagit's clean-up); started in a
+session of its own, as ``make dagit`` starts it, it also ends the code servers of its process group.
 """
 import functools
 import json
 import os
+import signal
 import sys
 from typing import List
 
@@ -86,7 +89,20 @@ def main() -> None:
     keep_backfill_partition_ids_apart()  # a submitted backfill's days keep their status on the Partitions tab
     from dagit.cli import main as dagit_main  # looks up uvicorn.run when it serves
 
-    dagit_main()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        dagit_main()
+    finally:
+        _end_own_process_group()
+
+
+def _end_own_process_group() -> None:
+    """Started in a session of its own (``make dagit``), end the code servers Dagit started in it:
+    stopped with SIGTERM alone, Dagit 0.15 leaves them to their 45 s heartbeat."""
+    if os.getsid(0) != os.getpid():  # started from a shell: its group may hold other programs of the job
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(os.getpgrp(), signal.SIGTERM)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ Start-up refuses a port already taken, and announces Dagit only once the Dagit a
 it started (its pid and workspace, from ``flights-dagit``'s identity answer); the daemon starts only
 then. Both get a TMPDIR of their own, removed on stop: their ``dagster api grpc`` servers put their
 socket files there and leave them behind when killed.
+
+Nothing outlives the stack however it ends: Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop
+both; killed (SIGKILL, the OOM killer), the kernel sends each SIGTERM (a parent-death signal), and
+their TMPDIR, claimed by them until they exit (``files.SocketFolder``), is removed by the next
+stack that starts.
 """
 import argparse
 import json
@@ -28,9 +33,11 @@ from dagster import DagsterInstance
 
 from flights_etl import settings
 from flights_etl.dagit_tools.server import IDENTITY_PATH
-from flights_etl.files import socket_dir
+from flights_etl.files import SocketFolder, remove_stale_socket_dirs
+from flights_etl.runs.process import signal_me_when_parent_dies
 
 BIN = os.path.dirname(sys.executable)
+TMPDIR_PREFIX = "flights-dagit-"
 
 
 class StackStartError(RuntimeError):
@@ -62,6 +69,7 @@ class DagitStack:
     log_dir: Optional[str] = None  # where dagit.log and daemon.log go; None: inherit the terminal
     processes: List[subprocess.Popen] = field(default_factory=list)
     tmpdir: Optional[str] = None  # TMPDIR of both processes (their grpc sockets), removed by stop()
+    _folder: Optional[SocketFolder] = None  # claims tmpdir while this stack or its processes live
     _logs: List[IO] = field(default_factory=list)
 
     @property
@@ -91,7 +99,9 @@ class DagitStack:
             os.environ.clear()
             os.environ.update(saved)
         # The code servers' Unix sockets live below it.
-        self.tmpdir = socket_dir("flights-dagit-", env.get("TMPDIR"))
+        remove_stale_socket_dirs(TMPDIR_PREFIX, env.get("TMPDIR"))  # of stacks killed before they could stop
+        self._folder = SocketFolder(TMPDIR_PREFIX, env.get("TMPDIR"))
+        self.tmpdir = self._folder.path
         env["TMPDIR"] = self.tmpdir
         workspace = ["-w", self.workspace]
         self._spawn("dagit", [os.path.join(BIN, "flights-dagit"), *workspace,
@@ -108,6 +118,8 @@ class DagitStack:
         self.processes.append(subprocess.Popen(
             command, env=env, cwd=self.cwd, stdout=output, stderr=subprocess.STDOUT if output else None,
             start_new_session=True,
+            pass_fds=(self._folder.fd,),  # the TMPDIR's claim, held for as long as the process lives
+            preexec_fn=_stop_when_the_stack_dies,
         ))
 
     def wait_ready(self, timeout_s: float) -> None:
@@ -157,14 +169,22 @@ class DagitStack:
         self.processes.clear()
         self._logs.clear()
         if self.tmpdir is not None:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            shutil.rmtree(self.tmpdir, ignore_errors=True)  # sockets, and anything else they left
             self.tmpdir = None
+        if self._folder is not None:
+            self._folder.close()
+            self._folder = None
 
     def __enter__(self) -> "DagitStack":
         return self.start()
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+def _stop_when_the_stack_dies() -> None:
+    """In Dagit's and the daemon's process, before exec: SIGTERM when the stack's process ends."""
+    signal_me_when_parent_dies(signal.SIGTERM)
 
 
 def signal_group(pid: int, signum: int) -> None:
@@ -187,6 +207,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     stack = DagitStack(args.workspace, args.host, args.port, daemon=not args.no_daemon)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop both on SIGTERM as on Ctrl-C
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))  # and when the terminal closes (they are in sessions of their own)
     try:
         stack.start()
         both = "and dagster-daemon running" if stack.daemon else "running (no daemon)"

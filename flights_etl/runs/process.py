@@ -5,6 +5,7 @@ An identity is the host name, the kernel's boot id, the pid and the process's st
 ticks since boot, from ``/proc``); on the same host and boot, the process lives if a process with
 that pid and start time exists and is not a zombie. On another host nothing can be said here.
 """
+import ctypes
 import json
 import os
 import socket
@@ -77,3 +78,15 @@ def state(identity: ProcessIdentity) -> ProcessState:
     if stat is None or stat[1] != identity.start or stat[0] in ("Z", "X"):
         return ProcessState.GONE
     return ProcessState.ALIVE
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def signal_me_when_parent_dies(signum: int) -> None:
+    """Ask the kernel to send ``signum`` to this process when its parent exits, however it exits
+    (Linux; elsewhere nothing). It survives ``exec``: a ``preexec_fn`` can arm it for a program."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
+    except (OSError, AttributeError):
+        pass

@@ -56,7 +56,14 @@ def _files_under(directory) -> list:
     return sorted(str(path.relative_to(directory)) for path in directory.rglob("*"))
 
 
-def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGHUP, signal.SIGKILL],
+                         ids=["ctrl-c", "terminal-closed", "killed"])
+def test_however_the_stack_ends_dagit_daemon_and_their_children_end(tmp_path, how):
+    """Ctrl-C (SIGINT) and a closed terminal (SIGHUP) stop both; killed, the stack's processes get a
+    parent-death SIGTERM, and their TMPDIR goes with the next stack's start."""
+    from flights_etl.dagit_tools.stack import TMPDIR_PREFIX
+    from flights_etl.files import remove_stale_socket_dirs
+
     env = _home_env(tmp_path)
     # The stack's TMPDIR: the grpc servers' socket files go below it. A short path of its own: a
     # unix socket's path has at most 107 bytes, which pytest-xdist's tmp_path (popen-gw0/...) exceeds,
@@ -65,11 +72,12 @@ def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
     env["TMPDIR"] = str(temp)
     port = free_port()
     groups = set()
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "flights_etl.dagit_tools.stack", "-w", "workspace.yaml", "-p", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )
+    output = tmp_path / "stack.log"  # a file: what a killed stack's children still write needs no reader
+    with output.open("w") as log:
+        stack = subprocess.Popen(
+            [sys.executable, "-m", "flights_etl.dagit_tools.stack", "-w", "workspace.yaml", "-p", str(port)],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
     try:
         _wait_for_dagit(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 30  # the daemon is started once Dagit answers
@@ -87,9 +95,15 @@ def test_ctrl_c_stops_dagit_daemon_and_their_children(tmp_path):
 
         assert _files_under(temp) != []  # the code servers' sockets, while they run
 
-        stack.send_signal(signal.SIGINT)  # what Ctrl-C delivers to `make dagit`'s foreground process
-        output, _ = stack.communicate(timeout=60)
-        assert "Ctrl-C stops both" in output
+        stack.send_signal(how)  # SIGINT: what Ctrl-C delivers to `make dagit`'s foreground process
+        stack.wait(timeout=60)
+        if how == signal.SIGKILL:  # nothing could clean up: the processes end on their own
+            wait_until("Dagit, the daemon and their code servers to end", lambda: not [
+                pid for pid, (_parent, group) in _process_groups().items() if group in groups], 30, poll_s=0.2)
+        assert "Ctrl-C stops both" in output.read_text()
+        if how == signal.SIGKILL:
+            assert _files_under(temp) != []  # their folder is left...
+            remove_stale_socket_dirs(TMPDIR_PREFIX, str(temp))  # ...until the next stack starts
         assert [pid for pid, (_parent, group) in _process_groups().items() if group in groups] == []
         assert _files_under(temp) == []  # no socket file (nor anything else) left behind
     finally:
