@@ -40,6 +40,7 @@ import duckdb
 from dagster import DagsterInstance, PipelineRunStatus
 
 from flights_etl.dagster_private import RunsFilter
+from flights_etl.runs.process import children
 from flights_etl.upstream.land import land_days
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,14 +54,6 @@ FINISHED = {PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunSta
 
 
 # --- memory of a process tree -------------------------------------------------------------
-
-
-def _children(pid: int):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [int(child) for child in handle.read().split()]
-    except OSError:
-        return []
 
 
 def _pss_kib(pid: int) -> int:
@@ -79,7 +72,7 @@ def _tree_pss_mib(root: int) -> float:
     while stack:
         pid = stack.pop()
         total += _pss_kib(pid)
-        stack.extend(_children(pid))
+        stack.extend(children(pid))
     return total / 1024
 
 

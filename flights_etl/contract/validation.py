@@ -268,7 +268,7 @@ def _parse_exact(path: str, text: str, columns: Sequence[Column]) -> Tuple[pd.Da
         if len(row) != len(expected):
             raise LandingFileError(path, f"expected {len(expected)} fields as in the header, found {len(row)}", line=line)
     by_column = list(zip(*rows)) if rows else [() for _ in columns]
-    earliest = _Earliest()
+    earliest = _Earliest(columns)
     typed = {column.name: _parse_column(path, values, column, line_numbers, earliest)
              for column, values in zip(columns, by_column)}
     earliest.raise_it()
@@ -341,7 +341,7 @@ def check_rows(path: str, frame: pd.DataFrame, columns: Sequence[Column], partit
     """Ranges, the partition date, time_hour against year/month/day/hour, and exact duplicates."""
     if frame.empty:
         return
-    earliest = _Earliest()
+    earliest = _Earliest(columns)
     for column in columns:
         if column.minimum is None and column.maximum is None:
             continue
@@ -352,14 +352,16 @@ def check_rows(path: str, frame: pd.DataFrame, columns: Sequence[Column], partit
             _Problems(path, column, line_numbers, [_number_text(value) for value in values], earliest).add(
                 low | high, _range_problem(column))
     for check in (_check_partition_date, _check_time_hour, _check_duplicates):
-        try:
-            check(path, frame, partition_date, line_numbers)
-        except LandingFileError as error:
-            earliest.add(error)
+        found = check(path, frame, partition_date, line_numbers)
+        if found is not None:
+            earliest.add(*found)
     earliest.raise_it()
 
 
-def _check_partition_date(path: str, frame: pd.DataFrame, partition_date: date, line_numbers) -> None:
+# Each row check returns its first problem, and the header column it sits in (None: the whole row).
+
+
+def _check_partition_date(path: str, frame: pd.DataFrame, partition_date: date, line_numbers):
     wrong = (
         (frame["year"] != partition_date.year)
         | (frame["month"] != partition_date.month)
@@ -369,16 +371,19 @@ def _check_partition_date(path: str, frame: pd.DataFrame, partition_date: date, 
         first = wrong.nonzero()[0][0]
         row = frame.iloc[first]
         row_date = f"{row['year']}-{row['month']:02d}-{row['day']:02d}"
-        raise LandingFileError(
+        differs = next(name for name, want in (("year", partition_date.year), ("month", partition_date.month),
+                                               ("day", partition_date.day)) if row[name] != want)
+        return LandingFileError(
             path,
             f"row date {row_date} (columns year, month, day) is not the partition date "
             f"{partition_date.isoformat()} ({int(wrong.sum())} such rows)",
             line=int(line_numbers[first]),
             column="year/month/day",
-        )
+        ), differs
+    return None
 
 
-def _check_time_hour(path: str, frame: pd.DataFrame, _partition_date: date, line_numbers) -> None:
+def _check_time_hour(path: str, frame: pd.DataFrame, _partition_date: date, line_numbers):
     local = frame["time_hour"].dt.tz_localize("UTC").dt.tz_convert(LOCAL_TIMEZONE)
     # The local calendar fields in NumPy's datetime units (pandas' .dt accessors cost 3x as much).
     wall = local.dt.tz_localize(None).to_numpy()
@@ -396,51 +401,58 @@ def _check_time_hour(path: str, frame: pd.DataFrame, _partition_date: date, line
         first = (~(agrees & on_the_hour)).nonzero()[0][0]  # the first row with either problem
         row = frame.iloc[first]
         if not on_the_hour[first]:
-            raise LandingFileError(
+            return LandingFileError(
                 path,
                 f"time_hour {row['time_hour']:%Y-%m-%dT%H:%M:%SZ} is not on the hour: it is the row's hour, "
                 f"minutes and seconds 00 ({int((~on_the_hour).sum())} such rows)",
                 line=int(line_numbers[first]),
                 column="time_hour",
-            )
+            ), "time_hour"
         wrong = (~agrees).nonzero()[0]
-        raise LandingFileError(
+        return LandingFileError(
             path,
             f"time_hour {row['time_hour']:%Y-%m-%dT%H:%M:%SZ} is {local.iloc[first]:%Y-%m-%d %H}:00 in New York, "
             f"not the row's year/month/day/hour {row['year']}-{row['month']:02d}-{row['day']:02d} "
             f"{row['hour']:02d}:00 ({len(wrong)} such rows)",
             line=int(line_numbers[first]),
             column="time_hour",
-        )
+        ), "time_hour"
+    return None
 
 
-def _check_duplicates(path: str, frame: pd.DataFrame, _partition_date: date, line_numbers) -> None:
+def _check_duplicates(path: str, frame: pd.DataFrame, _partition_date: date, line_numbers):
     repeated = frame.duplicated(keep="first").to_numpy()
     if repeated.any():
         first = repeated.nonzero()[0][0]
         row = frame.iloc[first]
         original = next(i for i in range(first) if frame.iloc[i].equals(row))
-        raise LandingFileError(
+        return LandingFileError(
             path,
             f"repeats line {int(line_numbers[original])} exactly ({int(repeated.sum())} repeated rows): "
             "a day's file lists each row once",
             line=int(line_numbers[first]),
-        )
+        ), None
+    return None
 
 
 # --- messages --------------------------------------------------------------------------------
 
 
 class _Earliest:
-    """Of the problems a rule finds, the one on the earliest line (on one line, the first found):
-    a file is fixed from the top."""
+    """Of the problems a rule finds, the one on the earliest line, and on one line the one in the
+    first column of the header (a problem of the whole row after them; in one column, the first
+    found): a file is fixed from the top."""
 
-    def __init__(self):
+    def __init__(self, columns: Sequence[Column]):
+        self.order = {column.name: index for index, column in enumerate(columns)}
         self.error: Optional[LandingFileError] = None
+        self.key: Optional[Tuple[int, int]] = None
 
-    def add(self, error: LandingFileError) -> None:
-        if self.error is None or (error.line or 0) < (self.error.line or 0):
-            self.error = error
+    def add(self, error: LandingFileError, at: Optional[str] = None) -> None:
+        """``at``: the header column the problem sits in, when its message names several (else its own)."""
+        key = (error.line or 0, self.order.get(at or error.column, len(self.order)))
+        if self.key is None or key < self.key:
+            self.error, self.key = error, key
 
     def raise_it(self) -> None:
         if self.error is not None:

@@ -9,8 +9,8 @@ arrive. ``wsproto`` takes the subprotocol as given. Same flags as ``dagit``.
 It also serves Dagit's page with the fixes of ``page_patches`` (the run matrix's loaded window),
 and answers ``GET /flights-dagit/identity`` with its pid and workspace files, so that ``make dagit``
 can tell its own Dagit from another one already answering on the port. SIGTERM ends it as Ctrl-C
-does (Dagit 0.15 leaves SIGTERM to its default action, which skips Dagit's clean-up); started in a
-session of its own, as ``make dagit`` starts it, it also ends the code servers of its process group.
+does (Dagit 0.15 leaves SIGTERM to its default action, which skips Dagit's clean-up), and ends the
+code servers Dagit started.
 """
 import functools
 import json
@@ -20,6 +20,8 @@ import sys
 from typing import List
 
 import uvicorn
+
+from flights_etl.runs.process import children
 
 WEBSOCKET_IMPLEMENTATION = "wsproto"
 
@@ -90,20 +92,13 @@ def main() -> None:
     from dagit.cli import main as dagit_main  # looks up uvicorn.run when it serves
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    before = set(children(os.getpid()))  # what this process had before Dagit (a shell's `cmd & exec flights-dagit`)
     try:
         dagit_main()
     finally:
-        _end_own_process_group()
-
-
-def _end_own_process_group() -> None:
-    """Started in a session of its own (``make dagit``), end the code servers Dagit started in it:
-    stopped with SIGTERM alone, Dagit 0.15 leaves them to their 45 s heartbeat."""
-    if os.getsid(0) != os.getpid():  # started from a shell: its group may hold other programs of the job
-        return
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.killpg(os.getpgrp(), signal.SIGTERM)
-
-
-if __name__ == "__main__":
-    main()
+        # Dagit's code servers: stopped by SIGTERM, Dagit 0.15 leaves them to their 45 s heartbeat.
+        for pid in set(children(os.getpid())) - before:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass

@@ -223,7 +223,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        stack.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C must not cut the stop short
+            signal.signal(signum, signal.SIG_IGN)
+        stack.stop()  # bounded: SIGKILL after its grace period
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import socket
 from dataclasses import asdict, dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import Optional
+from typing import List, Optional
 
 
 class ProcessState(Enum):
@@ -90,3 +90,19 @@ def signal_me_when_parent_dies(signum: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
     except (OSError, AttributeError):
         pass
+
+
+def children(pid: int) -> List[int]:
+    """The pids of ``pid``'s children, from ``/proc`` (Linux; elsewhere none)."""
+    found: List[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:  # a child is listed under the thread that started it
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found

@@ -87,6 +87,12 @@ def test_of_row_problems_the_earliest_line_is_named(tmp_path):
     assert (error.line, error.column) == (3, "year/month/day") and "row date 2013-05-07" in error.problem
     error = _problem(tmp_path, _row(0), _row(1, **{",50,70,": ",50,150,"}), _row(2, **{",5,6,": ",5,7,"}))
     assert (error.line, error.column) == (3, "humid") and "out of range: 0 to 100" in error.problem
+    # on one line, the first column of the header: day (column 4) before hour (5), humid (8)
+    for later in ({",6,1,60.1,": ",7,99,60.1,"}, {",5,6,": ",5,7,", ",50,70,": ",50,150,"}):
+        error = _problem(tmp_path, _row(0), _row(1, **later))
+        assert (error.line, error.column) == (3, "year/month/day"), error
+    error = _problem(tmp_path, _row(0), _row(1, **{",5,6,": ",13,6,"}))  # month out of range: the same column
+    assert (error.line, error.column) == (3, "month") and "out of range: 1 to 12" in error.problem
     # a repeated row on line 4 before a time_hour off the hour on line 5
     error = _problem(tmp_path, _row(0), _row(1), _row(1), _row(2, **{":00:00Z": ":30:00Z"}))
     assert error.line == 4 and error.problem.startswith("repeats line 3 exactly")

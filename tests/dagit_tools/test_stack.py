@@ -56,11 +56,11 @@ def _files_under(directory) -> list:
     return sorted(str(path.relative_to(directory)) for path in directory.rglob("*"))
 
 
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGHUP, signal.SIGKILL],
-                         ids=["ctrl-c", "terminal-closed", "killed"])
-def test_however_the_stack_ends_dagit_daemon_and_their_children_end(tmp_path, how):
-    """Ctrl-C (SIGINT) and a closed terminal (SIGHUP) stop both; killed, the stack's processes get a
-    parent-death SIGTERM, and their TMPDIR goes with the next stack's start."""
+@pytest.mark.parametrize("signals", [[signal.SIGINT], [signal.SIGINT, signal.SIGINT], [signal.SIGHUP], [signal.SIGKILL]],
+                         ids=["ctrl-c", "ctrl-c-twice", "terminal-closed", "killed"])
+def test_however_the_stack_ends_dagit_daemon_and_their_children_end(tmp_path, signals):
+    """Ctrl-C (SIGINT, also twice) and a closed terminal (SIGHUP) stop both; killed, the stack's
+    processes get a parent-death SIGTERM, and their TMPDIR goes with the next stack's start."""
     from flights_etl.dagit_tools.stack import TMPDIR_PREFIX
     from flights_etl.files import remove_stale_socket_dirs
 
@@ -95,13 +95,17 @@ def test_however_the_stack_ends_dagit_daemon_and_their_children_end(tmp_path, ho
 
         assert _files_under(temp) != []  # the code servers' sockets, while they run
 
-        stack.send_signal(how)  # SIGINT: what Ctrl-C delivers to `make dagit`'s foreground process
+        for number, signum in enumerate(signals):  # SIGINT: what Ctrl-C delivers to `make dagit`'s foreground process
+            if number:
+                time.sleep(0.7)  # the second while the first stops both
+            stack.send_signal(signum)
         stack.wait(timeout=60)
-        if how == signal.SIGKILL:  # nothing could clean up: the processes end on their own
+        killed = signals == [signal.SIGKILL]
+        if killed:  # nothing could clean up: the processes end on their own
             wait_until("Dagit, the daemon and their code servers to end", lambda: not [
                 pid for pid, (_parent, group) in _process_groups().items() if group in groups], 30, poll_s=0.2)
-        assert "Ctrl-C stops both" in output.read_text()
-        if how == signal.SIGKILL:
+        assert "Ctrl-C stops both" in output.read_text() and "Traceback" not in output.read_text()
+        if killed:
             assert _files_under(temp) != []  # their folder is left...
             remove_stale_socket_dirs(TMPDIR_PREFIX, str(temp))  # ...until the next stack starts
         assert [pid for pid, (_parent, group) in _process_groups().items() if group in groups] == []
@@ -112,6 +116,43 @@ def test_however_the_stack_ends_dagit_daemon_and_their_children_end(tmp_path, ho
                 os.killpg(group, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_flights_dagit_ends_its_code_servers_and_nothing_it_did_not_start(tmp_path):
+    """SIGTERM ends flights-dagit and the code server it started; a program started before it in
+    its process group (a shell's `sidecar & exec flights-dagit`, a container's entrypoint) lives on."""
+    env = _home_env(tmp_path)
+    temp = pathlib.Path(tempfile.mkdtemp(prefix="fs-", dir="/tmp"))  # short: the code server's socket goes below it
+    env["TMPDIR"] = str(temp)
+    port = free_port()
+    dagit = os.path.join(os.path.dirname(sys.executable), "flights-dagit")
+    with (tmp_path / "dagit.log").open("w") as log:
+        shell = subprocess.Popen(
+            ["sh", "-c", f"sleep 300 & exec {dagit} -w workspace.yaml -p {port}"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    group = shell.pid
+    try:
+        _wait_for_dagit(f"http://127.0.0.1:{port}")
+
+        def members():
+            return {pid: open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
+                    for pid, (_parent, pgid) in _process_groups().items() if pgid == group and pid != shell.pid}
+
+        wait_until("the code server", lambda: any("api grpc" in command for command in members().values()), 120)
+        sidecar = [pid for pid, command in members().items() if command.startswith("sleep 300")]
+        assert len(sidecar) == 1
+        shell.send_signal(signal.SIGTERM)  # the shell's pid is flights-dagit's now
+        shell.wait(timeout=60)
+        wait_until("the code server to end", lambda: not any("api grpc" in c for c in members().values()), 30,
+                   poll_s=0.2)
+        assert list(members()) == sidecar  # still running
+    finally:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         shutil.rmtree(temp, ignore_errors=True)
 
 
