@@ -2,8 +2,9 @@
 
 Pure functions: a path and the partition date in, a DataFrame out, or a
 ``LandingFileError`` that names the file, the line and the column of a problem, so that a
-data engineer can open the file and fix it: of the first rule below that the file breaks,
-the problem on its earliest line (on one line, the first column).
+data engineer can open the file and fix it: of the first check below that the file fails (the
+file; the header; each row's number of fields; the values; the rows), the problem on its
+earliest line (on one line, the first column of the header).
 
 One rule for every file, in this order:
 1. the file: a regular file (no symlink) inside the landing directory, at most the dataset's
