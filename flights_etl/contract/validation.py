@@ -30,6 +30,7 @@ import os
 import re
 import stat
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -323,11 +324,23 @@ def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: S
     if column.kind == "float":
         return None if problems.found else pd.Series(values, dtype="float64")
     with np.errstate(invalid="ignore"):
-        problems.add(~missing & (values != np.round(values)), "is not a whole number")
+        whole = np.fromiter((gone or _whole(value) for value, gone in zip(stripped, missing)), dtype=bool,
+                            count=len(stripped))
+        problems.add(~whole, "is not a whole number")
         problems.add(~missing & (np.abs(values) > INT64_MAX / 2), _range_problem(column))  # beyond every range, and int64
     if problems.found:
         return None
     return pd.Series([None if gone else int(round(value)) for value, gone in zip(values, missing)], dtype="Int64")
+
+
+def _whole(text: str) -> bool:
+    """Whether a number's text is a whole number, judged on its digits: as a float64,
+    2.9999999999999999 and 1e-400 would be read as 3 and 0."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # not a number at all: said by the check before
+        return True
+    return not number.is_finite() or number == number.to_integral_value()
 
 
 def _typed_empty(column: Column) -> pd.Series:
