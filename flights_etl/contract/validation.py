@@ -318,9 +318,13 @@ def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: S
         problems.add((parsed.isna().to_numpy() | ~shaped) & ~missing, "is not a timestamp like 2013-01-01T05:00:00Z")
         return None if problems.found else parsed
     numbers = pd.to_numeric(text, errors="coerce")
-    problems.add(numbers.isna().to_numpy() & ~missing, "is not a number")
+    unread = numbers.isna().to_numpy() & ~missing
+    # pandas' converter gives up on a number beyond float64 (1e400) as on a word: say which it is
+    too_large = np.fromiter((bad and _overflows(value) for value, bad in zip(stripped, unread)), dtype=bool,
+                            count=len(stripped))
+    problems.add(unread & ~too_large, "is not a number")
     values = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    problems.add(np.isinf(values), "is not a finite number")
+    problems.add(np.isinf(values) | too_large, "is not a finite number")
     if column.kind == "float":
         return None if problems.found else pd.Series(values, dtype="float64")
     with np.errstate(invalid="ignore"):
@@ -331,6 +335,13 @@ def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: S
     if problems.found:
         return None
     return pd.Series([None if gone else int(round(value)) for value, gone in zip(values, missing)], dtype="Int64")
+
+
+def _overflows(text: str) -> bool:
+    try:
+        return np.isinf(float(text))
+    except ValueError:
+        return False
 
 
 def _whole(text: str) -> bool:

@@ -40,6 +40,8 @@ def pd_isna(value):
         # whole as a float64, not in its digits: never rounded into the warehouse
         (ROW.format(hour="2.9999999999999999", precip=0, utc=5), 3, "hour", "'2.9999999999999999' is not a whole number"),
         (ROW.format(hour="1e-400", precip=0, utc=5), 3, "hour", "'1e-400' is not a whole number"),
+        (ROW.format(hour=1, precip="1e400", utc=5), 3, "precip", "'1e400' is not a finite number"),
+        (ROW.format(hour="-1e309", precip=0, utc=5), 3, "hour", "'-1e309' is not a finite number"),
         (ROW.format(hour=1, precip=0, utc=5).replace("JFK", ""), 3, "origin", "missing a value in a required column"),
         (ROW.format(hour=1, precip=0, utc=5).replace("T05:00:00Z", " 5am"), 3, "time_hour", "is not a timestamp"),
         (ROW.format(hour=1, precip=0, utc=5).replace(",5,6,", ",5,7,"), 3, "year/month/day", "row date 2013-05-07"),
