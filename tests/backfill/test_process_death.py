@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 
 import pytest
 from dagster import DagsterInstance, PipelineRunStatus
@@ -16,6 +17,7 @@ from dagster import DagsterInstance, PipelineRunStatus
 from flights_etl.backfill.warehouse_writer import PROCESS_NAME as WRITER_NAME
 from flights_etl.backfill.worker import PROCESS_NAME
 from flights_etl.dagster_private import RunsFilter
+from flights_etl.runs.process import children
 from tests.backfill.cli_helpers import BIN, PROJECT_ROOT, flights_etl, instance_env
 from tests.backfill.test_concurrency import _assert_warehouse_exact, _days
 
@@ -27,11 +29,21 @@ FULL_DISK_LAST = "2013-02-28"  # enough runs to fill the small disk
 FINISHED = {PipelineRunStatus.SUCCESS, PipelineRunStatus.FAILURE, PipelineRunStatus.CANCELED}
 
 
-def _start(env, last=LAST, concurrency=2):
-    return subprocess.Popen(
+@contextmanager
+def _backfill(env, last=LAST, concurrency=2):
+    """A backfill in a process group of its own; whatever a test leaves of it is killed with the group."""
+    backfill = subprocess.Popen(
         [os.path.join(BIN, "flights-etl"), "backfill", *SET, "--from", FIRST, "--to", last, "--max-concurrent", str(concurrency)],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
+    try:
+        yield backfill
+    finally:
+        if backfill.poll() is None:
+            os.killpg(backfill.pid, signal.SIGKILL)
+            backfill.wait(timeout=30)
+        backfill.stdout.close()
+        backfill.stderr.close()
 
 
 def _wait_for_outcomes(backfill, count: int) -> None:
@@ -46,10 +58,8 @@ def _wait_for_outcomes(backfill, count: int) -> None:
 def _workers(parent_pid: int, name: bytes = PROCESS_NAME):
     """The backfill's worker processes (forked children that named themselves, backfill/worker.py),
     or with ``name`` its warehouse writer (backfill/warehouse_writer.py)."""
-    with open(f"/proc/{parent_pid}/task/{parent_pid}/children") as handle:
-        children = [int(pid) for pid in handle.read().split()]
     workers = []
-    for pid in children:
+    for pid in children(parent_pid):
         try:
             with open(f"/proc/{pid}/comm") as handle:
                 if handle.read().strip() == name.decode():
@@ -102,8 +112,7 @@ def _finish_and_check(env, warehouse_path, last=LAST):
 @pytest.mark.parametrize("moment", [0, 3, 15], ids=["while-starting", "early", "midway"])
 def test_a_killed_worker_fails_only_its_run_and_the_backfill_goes_on(tmp_path, landing_dir, warehouse_path, moment):
     env = instance_env(tmp_path, landing_dir, warehouse_path)
-    backfill = _start(env)
-    try:
+    with _backfill(env) as backfill:
         _wait_for_outcomes(backfill, moment)
         deadline = time.monotonic() + 30
         while len(_workers(backfill.pid)) < 2:  # both up (at moment 0 they may still be starting)
@@ -112,9 +121,6 @@ def test_a_killed_worker_fails_only_its_run_and_the_backfill_goes_on(tmp_path, l
         victim = _workers(backfill.pid)[0]
         os.kill(victim, signal.SIGKILL)
         stdout, stderr = backfill.communicate(timeout=300)
-    finally:
-        if backfill.poll() is None:
-            os.killpg(backfill.pid, signal.SIGKILL)
     assert backfill.returncode in (0, 1), stderr[-2000:]
     if backfill.returncode == 1:  # it was running a partition: that one failed, with the reason
         assert f"worker process {victim} killed by signal 9 (SIGKILL) while running this partition" in stdout
@@ -135,16 +141,12 @@ def _the_writer(backfill, outcomes: int) -> int:
 
 def test_a_killed_warehouse_writer_is_replaced_and_the_backfill_goes_on(tmp_path, landing_dir, warehouse_path):
     env = instance_env(tmp_path, landing_dir, warehouse_path)
-    backfill = _start(env)
-    try:
+    with _backfill(env) as backfill:
         writer = _the_writer(backfill, 5)
         os.kill(writer, signal.SIGKILL)
         _wait_for_outcomes(backfill, 3)
         replaced = _workers(backfill.pid, WRITER_NAME)
         stdout, stderr = backfill.communicate(timeout=300)
-    finally:
-        if backfill.poll() is None:
-            os.killpg(backfill.pid, signal.SIGKILL)
     assert replaced and replaced != [writer]  # a new writer took over
     assert backfill.returncode in (0, 1), stderr[-2000:]
     if backfill.returncode == 1:  # a partition in flight lost its write: it failed, and says why
@@ -172,17 +174,11 @@ def _socket_paths(pid: int):
 
 def test_the_folder_of_a_writer_killed_with_its_backfill_is_removed_by_the_next(tmp_path, landing_dir, warehouse_path):
     env = instance_env(tmp_path, landing_dir, warehouse_path)
-    backfill = _start(env)
-    try:
+    with _backfill(env) as backfill:
         (address,) = [path for path in _socket_paths(_the_writer(backfill, 3)) if path.endswith("/writer.sock")]
         os.killpg(backfill.pid, signal.SIGKILL)  # all at once (the OOM killer, kill -9 -PGID): no one cleans up
         backfill.wait(timeout=30)
         _assert_no_process_left(backfill.pid)
-    finally:
-        if backfill.poll() is None:
-            os.killpg(backfill.pid, signal.SIGKILL)
-        backfill.stdout.close()
-        backfill.stderr.close()
     assert os.path.exists(address) and os.path.exists(os.path.dirname(address) + ".lock")  # left behind
     _finish_and_check(env, warehouse_path)  # the next backfill removes them
     assert not os.path.lexists(os.path.dirname(address))
@@ -192,17 +188,13 @@ def test_the_folder_of_a_writer_killed_with_its_backfill_is_removed_by_the_next(
 def test_status_reads_the_warehouse_while_a_backfill_writes_it(tmp_path, landing_dir, warehouse_path):
     """The writer lets the DuckDB file go every few seconds: another process's read gets in."""
     env = instance_env(tmp_path, landing_dir, warehouse_path)
-    backfill = _start(env, last=FULL_DISK_LAST, concurrency=1)  # two months, one at a time: still going
-    try:
+    with _backfill(env, last=FULL_DISK_LAST, concurrency=1) as backfill:  # two months, one at a time: still going
         _wait_for_outcomes(backfill, 3)
         started = time.monotonic()
         status = flights_etl(env, "status", *SET, "--json")
         waited = time.monotonic() - started
         still_running = backfill.poll() is None
         stdout, stderr = backfill.communicate(timeout=300)
-    finally:
-        if backfill.poll() is None:
-            os.killpg(backfill.pid, signal.SIGKILL)
     assert status.returncode == 0, status.stderr
     assert still_running and backfill.returncode == 0, (waited, stderr[-2000:])
     _assert_warehouse_exact(warehouse_path, _days(FIRST, FULL_DISK_LAST))
@@ -211,17 +203,11 @@ def test_status_reads_the_warehouse_while_a_backfill_writes_it(tmp_path, landing
 @pytest.mark.parametrize("moment", [1, 15], ids=["early", "midway"])
 def test_a_killed_parent_takes_its_workers_and_status_marks_its_runs(tmp_path, landing_dir, warehouse_path, moment):
     env = instance_env(tmp_path, landing_dir, warehouse_path)
-    backfill = _start(env)
-    try:
+    with _backfill(env) as backfill:
         _wait_for_outcomes(backfill, moment)
         os.kill(backfill.pid, signal.SIGKILL)
         backfill.wait(timeout=30)
         _assert_no_process_left(backfill.pid)  # the workers noticed and stopped
-    finally:
-        if backfill.poll() is None:
-            os.killpg(backfill.pid, signal.SIGKILL)
-        backfill.stdout.close()
-        backfill.stderr.close()
 
     waited = flights_etl(env, "status", "--wait", "60")  # never waits on a dead run
     assert waited.returncode == 0, waited.stdout + waited.stderr
@@ -237,14 +223,10 @@ def test_a_killed_parent_takes_its_workers_and_status_marks_its_runs(tmp_path, l
 
 def test_sigterm_stops_the_backfill_like_ctrl_c(tmp_path, landing_dir, warehouse_path):
     env = instance_env(tmp_path, landing_dir, warehouse_path)
-    backfill = _start(env)
-    try:
+    with _backfill(env) as backfill:
         _wait_for_outcomes(backfill, 5)
         os.kill(backfill.pid, signal.SIGTERM)  # the parent only, as `timeout`, systemd or `docker stop` send it
         stdout, stderr = backfill.communicate(timeout=120)
-    finally:
-        if backfill.poll() is None:
-            os.killpg(backfill.pid, signal.SIGKILL)
     assert backfill.returncode == 143, stderr[-2000:]
     assert "stopped by SIGTERM" in stdout and "partitions in" in stdout
     assert "never got a run; finish with" in stderr
