@@ -231,6 +231,9 @@ def _parse_fast(text: str, columns: Sequence[Column]) -> Optional[Tuple[pd.DataF
             numbers = pd.to_numeric(text_values, errors="coerce").astype("float64")
             if np.isnan(numbers).sum() != values.null_count or np.isinf(numbers).any():
                 return None
+            read = ~np.isnan(numbers)  # and as the exact path judges them: Python's correctly rounded reading
+            if not np.allclose(numbers[read], text_values[read].astype("float64"), rtol=1e-12, atol=0):
+                return None
             data[column.name] = numbers
         elif column.kind == "timestamp":
             if pa_compute.sum(pa_compute.match_substring_regex(values, f"^{TIMESTAMP_SHAPE}$")).as_py() != (
@@ -317,41 +320,50 @@ def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: S
                              dtype=bool, count=len(stripped))
         problems.add((parsed.isna().to_numpy() | ~shaped) & ~missing, "is not a timestamp like 2013-01-01T05:00:00Z")
         return None if problems.found else parsed
-    numbers = pd.to_numeric(text, errors="coerce")
-    unread = numbers.isna().to_numpy() & ~missing
-    # pandas' converter gives up on a number beyond float64 (1e400) as on a word: say which it is
-    too_large = np.fromiter((bad and _overflows(value) for value, bad in zip(stripped, unread)), dtype=bool,
-                            count=len(stripped))
-    problems.add(unread & ~too_large, "is not a number")
-    values = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    problems.add(np.isinf(values) | too_large, "is not a finite number")
+    # Each number read twice: by pandas' converter, whose bits the warehouse keeps for decimals, and
+    # exactly from its digits (Decimal), which judges it and gives integers their value.
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    exact = [None if gone else _exactly(value) for value, gone in zip(stripped, missing)]
+    problems.add(_each(exact, lambda number: number is None) & ~missing, "is not a number")
+    problems.add(_each(exact, lambda number: number is not None and not _fits_float64(number)), "is not a finite number")
     if column.kind == "float":
-        return None if problems.found else pd.Series(values, dtype="float64")
-    with np.errstate(invalid="ignore"):
-        whole = np.fromiter((gone or _whole(value) for value, gone in zip(stripped, missing)), dtype=bool,
-                            count=len(stripped))
-        problems.add(~whole, "is not a whole number")
-        problems.add(~missing & (np.abs(values) > INT64_MAX / 2), _range_problem(column))  # beyond every range, and int64
+        correct = np.array([float(number) if number is not None and _fits_float64(number) else np.nan for number in exact])
+        # a number pandas' converter cannot read (an exponent of 19 digits) takes its correctly rounded value
+        numbers = np.where(np.isnan(numbers), correct, numbers)
+        with np.errstate(invalid="ignore"):
+            misread = ~np.isclose(numbers, correct, rtol=1e-12, atol=0, equal_nan=True)
+        problems.add(misread, "is not read exactly by the CSV converter (too many digits): write it plainly")
+        return None if problems.found else pd.Series(numbers, dtype="float64")
+    problems.add(_each(exact, lambda number: number is not None and number.is_finite()
+                       and number != number.to_integral_value()), "is not a whole number")
+    problems.add(_each(exact, lambda number: number is not None and number.is_finite()
+                       and not -INT64_MAX - 1 <= number <= INT64_MAX), "is too large for a 64-bit integer")
     if problems.found:
         return None
-    return pd.Series([None if gone else int(round(value)) for value, gone in zip(values, missing)], dtype="Int64")
+    return pd.Series([None if number is None else int(number) for number in exact], dtype="Int64")
 
 
-def _overflows(text: str) -> bool:
-    try:
-        return np.isinf(float(text))
-    except ValueError:
-        return False
-
-
-def _whole(text: str) -> bool:
-    """Whether a number's text is a whole number, judged on its digits: as a float64,
-    2.9999999999999999 and 1e-400 would be read as 3 and 0."""
+def _exactly(text: str) -> Optional[Decimal]:
+    """The number ``text`` writes, from its digits; None when it is not one (Python's Decimal also
+    takes digits of other scripts and underscores, which a number here never has)."""
+    if not text.isascii() or "_" in text:
+        return None
     try:
         number = Decimal(text)
-    except InvalidOperation:  # not a number at all: said by the check before
-        return True
-    return not number.is_finite() or number == number.to_integral_value()
+    except InvalidOperation:
+        return None
+    return None if number.is_nan() else number  # "nan" is not a number, as it says
+
+
+def _fits_float64(number: Decimal) -> bool:
+    return number.is_finite() and number.copy_abs() <= _FLOAT64_MAX  # copy_abs: no context, no overflow trap
+
+
+_FLOAT64_MAX = Decimal(np.finfo(np.float64).max.item())
+
+
+def _each(values, test) -> np.ndarray:
+    return np.fromiter((test(value) for value in values), dtype=bool, count=len(values))
 
 
 def _typed_empty(column: Column) -> pd.Series:
@@ -374,8 +386,10 @@ def check_rows(path: str, frame: pd.DataFrame, columns: Sequence[Column], partit
         low = values < column.minimum if column.minimum is not None else np.zeros(len(values), dtype=bool)
         high = values > column.maximum if column.maximum is not None else np.zeros(len(values), dtype=bool)
         if (low | high).any():
-            _Problems(path, column, line_numbers, [_number_text(value) for value in values], earliest).add(
-                low | high, _range_problem(column))
+            series = frame[column.name]  # shown as stored: an integer with all its digits
+            shown = (lambda row, series=series: str(series.iloc[row])) if column.kind == "int" else \
+                (lambda row, values=values: _number_text(values[row]))
+            _Problems(path, column, line_numbers, shown, earliest).add(low | high, _range_problem(column))
     for check in (_check_partition_date, _check_time_hour, _check_duplicates):
         found = check(path, frame, partition_date, line_numbers)
         if found is not None:
@@ -486,9 +500,9 @@ class _Earliest:
 
 class _Problems:
     """One column's problems: each value counts for the first it has; each problem's first line goes
-    to ``earliest``. ``shown`` is the values as text."""
+    to ``earliest``. ``shown`` is the values as text, or a function of the row giving it."""
 
-    def __init__(self, path: str, column: Column, line_numbers, shown: Sequence[str], earliest: _Earliest):
+    def __init__(self, path: str, column: Column, line_numbers, shown, earliest: _Earliest):
         self.path, self.column, self.line_numbers, self.shown, self.earliest = path, column, line_numbers, shown, earliest
         self.flagged: Optional[np.ndarray] = None
 
@@ -505,8 +519,9 @@ class _Problems:
         positions = bad.nonzero()[0]
         first = positions[0]
         more = f" ({len(positions) - 1} more such values in this column)" if len(positions) > 1 else ""
+        value = self.shown(first) if callable(self.shown) else self.shown[first]
         self.earliest.add(LandingFileError(
-            self.path, f"value {_echo(self.shown[first])!r} {problem}{more}", line=int(self.line_numbers[first]),
+            self.path, f"value {_echo(value)!r} {problem}{more}", line=int(self.line_numbers[first]),
             column=self.column.name,
         ))
 

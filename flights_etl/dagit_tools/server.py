@@ -102,3 +102,7 @@ def main() -> None:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+
+
+if __name__ == "__main__":
+    main()

@@ -133,6 +133,11 @@ def corpus(lines):
         "1.5 in an int column": (F, with_flight_value("minute", "1.5"), False),
         "+7 in an int column": (F, with_flight_value("minute", "+7"), False),
         "hex in an int column": (F, with_flight_value("minute", "0x1f"), False),
+        # pandas' converter reads these as 0: an integer takes its digits' value, a decimal is refused
+        "leading zeros in an int column": (F, with_flight_value("dep_time", "0.00000000000000000517e20"), False),
+        "leading zeros in a float column": (F, with_flight_value("arr_delay", "0.00000000000000000011e20"), False),
+        "19-digit exponent in a float column": (W, with_weather_value("precip", "1e-999999999999999999"), False),
+        "underscores in an int column": (F, with_flight_value("distance", "1_000"), False),
         "2^53 + 1 in an int column": (F, with_flight_value("flight", str(2**53 + 1)), False),
         "negative distance": (F, with_flight_value("distance", "-17"), True),
         "smallest int64 in an int column": (F, with_flight_value("minute", str(-2**63)), False),
@@ -200,7 +205,13 @@ def test_the_outcomes_are_what_the_contract_says(real_lines, tmp_path):
     assert "value 'nan' is not a number" in read("nan in a float column")
     assert "value 'inf' is not a finite number" in read("inf in a float column")
     assert "value 'inf' is not a finite number" in read("inf in an int column")
-    assert "value '99999999999999999999' is out of range: 0 to 99999" in read("20-digit int")
+    # beyond a 64-bit integer: a value the column cannot hold (a typing problem), before any range check
+    assert "value '99999999999999999999' is too large for a 64-bit integer" in read("20-digit int")
+    assert read("leading zeros in an int column")["dep_time"].iloc[3] == 517
+    assert "value '0.00000000000000000011e20' is not read exactly by the CSV converter" in read(
+        "leading zeros in a float column")
+    assert read("19-digit exponent in a float column")["precip"].iloc[3] == 0.0
+    assert "value '1_000' is not a number" in read("underscores in an int column")
     assert "column 'time_hour' appears 2 times (columns 19, 20)" in read("duplicated column name")
     assert "value '-17' is out of range: 0 to 20000" in read("negative distance")
     assert "time_hour 2013-01-02T23:00:00Z is 2013-01-02 18:00 in New York" in read("time_hour of another hour")
