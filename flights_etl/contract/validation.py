@@ -343,23 +343,33 @@ def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: S
     return pd.Series([None if number is None else int(number) for number in exact], dtype="Int64")
 
 
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?")
+_INFINITY = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
+_TINY = Decimal("1e-999999999999999999")  # nonzero, not whole, 0.0 as a float
+
+
 def _exactly(text: str) -> Optional[Decimal]:
-    """The number ``text`` writes, from its digits; None when it is not one (Python's Decimal also
-    takes digits of other scripts and underscores, which a number here never has)."""
-    if not text.isascii() or "_" in text:
+    """The number ``text`` writes, from its digits; None when it is not one (nan is not; digits of
+    other scripts and underscores, which Python's Decimal would take, are not)."""
+    if _INFINITY.fullmatch(text):
+        return Decimal("-Infinity" if text.startswith("-") else "Infinity")
+    match = _NUMBER.fullmatch(text)
+    if match is None:
         return None
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return None if number.is_nan() else number  # "nan" is not a number, as it says
+        return Decimal(text)
+    except InvalidOperation:  # an exponent beyond Decimal's 18 digits: zero, or beyond every float either way
+        mantissa = text[: match.start(1) - 1] if match.group(1) else text
+        if not mantissa.strip("+-.0"):
+            return Decimal(0)
+        if match.group(1).startswith("-"):
+            return _TINY.copy_negate() if text.startswith("-") else _TINY
+        return Decimal("-Infinity" if text.startswith("-") else "Infinity")
 
 
 def _fits_float64(number: Decimal) -> bool:
-    return number.is_finite() and number.copy_abs() <= _FLOAT64_MAX  # copy_abs: no context, no overflow trap
-
-
-_FLOAT64_MAX = Decimal(np.finfo(np.float64).max.item())
+    """Finite, and finite once rounded to a float64 (1.7976931348623158e308 rounds to the largest)."""
+    return number.is_finite() and bool(np.isfinite(float(number)))
 
 
 def _each(values, test) -> np.ndarray:

@@ -138,6 +138,10 @@ def corpus(lines):
         "leading zeros in a float column": (F, with_flight_value("arr_delay", "0.00000000000000000011e20"), False),
         "19-digit exponent in a float column": (W, with_weather_value("precip", "1e-999999999999999999"), False),
         "underscores in an int column": (F, with_flight_value("distance", "1_000"), False),
+        # exponents beyond Decimal's 18 digits, and the float64 maximum written one digit over
+        "19-digit exponent, large": (W, with_weather_value("wind_speed", "1e1000000000000000000"), False),
+        "19-digit exponent on zero in an int column": (F, with_flight_value("minute", "0e-9999999999999999999"), False),
+        "float64 maximum, rounded": (W, with_weather_value("wind_speed", "1.7976931348623158e308"), False),
         "2^53 + 1 in an int column": (F, with_flight_value("flight", str(2**53 + 1)), False),
         "negative distance": (F, with_flight_value("distance", "-17"), True),
         "smallest int64 in an int column": (F, with_flight_value("minute", str(-2**63)), False),
@@ -212,6 +216,9 @@ def test_the_outcomes_are_what_the_contract_says(real_lines, tmp_path):
         "leading zeros in a float column")
     assert read("19-digit exponent in a float column")["precip"].iloc[3] == 0.0
     assert "value '1_000' is not a number" in read("underscores in an int column")
+    assert "value '1e1000000000000000000' is not a finite number" in read("19-digit exponent, large")
+    assert read("19-digit exponent on zero in an int column")["minute"].iloc[3] == 0
+    assert read("float64 maximum, rounded")["wind_speed"].iloc[3] == 1.7976931348623157e308
     assert "column 'time_hour' appears 2 times (columns 19, 20)" in read("duplicated column name")
     assert "value '-17' is out of range: 0 to 20000" in read("negative distance")
     assert "time_hour 2013-01-02T23:00:00Z is 2013-01-02 18:00 in New York" in read("time_hour of another hour")
