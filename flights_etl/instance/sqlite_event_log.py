@@ -118,15 +118,18 @@ def _created_from_template(path: str) -> bool:
     if os.path.exists(path):
         return False
     staged = f"{path}.{os.getpid()}.new"
-    with open(staged, "wb") as handle:
-        handle.write(_new_run_file())
     try:
+        with open(staged, "wb") as handle:  # a full disk fails it half-written: removed below all the same
+            handle.write(_new_run_file())
         os.link(staged, path)  # never replaces a file another process created meanwhile
         return True
     except FileExistsError:
         return False
     finally:
-        os.unlink(staged)
+        try:
+            os.unlink(staged)
+        except FileNotFoundError:
+            pass
 
 
 class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):

@@ -2,6 +2,7 @@
 import os
 import sqlite3
 
+import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, reconstructable
 
 from flights_etl import dagster_private as private
@@ -181,3 +182,25 @@ def test_a_worker_creates_the_asset_entries_of_a_new_instance(tmp_path, landing_
                for last_run, materialization, timestamp in entries.values())
     with DagsterInstance.get() as reader:
         assert sorted(key.to_string() for key in reader.all_asset_keys()) == sorted(entries)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs, which needs root (CI runs as root)")
+def test_a_run_file_that_does_not_fit_leaves_no_half_written_copy(tmp_path):
+    """A new run's file is a copy of a template written beside it: on a full disk the copy fails,
+    and neither it nor a run file stays behind."""
+    import errno
+    import subprocess
+
+    from flights_etl.instance.sqlite_event_log import _created_from_template, _new_run_file
+
+    template = _new_run_file()
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={len(template) // 2}", "tmpfs", str(disk)], check=True)
+    try:
+        with pytest.raises(OSError) as raised:
+            _created_from_template(str(disk / "run.db"))
+        assert raised.value.errno == errno.ENOSPC
+        assert os.listdir(disk) == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
