@@ -324,14 +324,15 @@ def _parse_column(path: str, raw: Sequence[str], column: Column, line_numbers: S
     # exactly from its digits (Decimal), which judges it and gives integers their value.
     numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     exact = [None if gone else _exactly(value) for value, gone in zip(stripped, missing)]
+    # correctly rounded to a float64: infinite beyond the largest (1.7976931348623158e308 is not)
+    rounded = np.array([np.nan if number is None else float(number) for number in exact], dtype="float64")
     problems.add(_each(exact, lambda number: number is None) & ~missing, "is not a number")
-    problems.add(_each(exact, lambda number: number is not None and not _fits_float64(number)), "is not a finite number")
+    problems.add(np.isinf(rounded), "is not a finite number")
     if column.kind == "float":
-        correct = np.array([float(number) if number is not None and _fits_float64(number) else np.nan for number in exact])
         # a number pandas' converter cannot read (an exponent of 19 digits) takes its correctly rounded value
-        numbers = np.where(np.isnan(numbers), correct, numbers)
+        numbers = np.where(np.isnan(numbers), rounded, numbers)
         with np.errstate(invalid="ignore"):
-            misread = ~np.isclose(numbers, correct, rtol=1e-12, atol=0, equal_nan=True)
+            misread = ~np.isclose(numbers, rounded, rtol=1e-12, atol=0, equal_nan=True)
         problems.add(misread, "is not read exactly by the CSV converter (too many digits): write it plainly")
         return None if problems.found else pd.Series(numbers, dtype="float64")
     problems.add(_each(exact, lambda number: number is not None and number.is_finite()
@@ -365,11 +366,6 @@ def _exactly(text: str) -> Optional[Decimal]:
         if match.group(1).startswith("-"):
             return _TINY.copy_negate() if text.startswith("-") else _TINY
         return Decimal("-Infinity" if text.startswith("-") else "Infinity")
-
-
-def _fits_float64(number: Decimal) -> bool:
-    """Finite, and finite once rounded to a float64 (1.7976931348623158e308 rounds to the largest)."""
-    return number.is_finite() and bool(np.isfinite(float(number)))
 
 
 def _each(values, test) -> np.ndarray:
